@@ -1,0 +1,69 @@
+"""The command line: LightningCLI with our links, checkpoint checks and one-line errors."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import torch
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from o1_lightning.data import RolloutDataModule
+from o1_lightning.errors import O1Error
+from o1_lightning.module import PolicyModule
+
+
+def read_checkpoint(path: str | Path) -> dict:
+    """Load a checkpoint with weights_only=True, refusing a missing, corrupt or foreign file in one line."""
+    path = Path(path)
+    if not path.is_file():
+        raise O1Error(f"checkpoint {str(path)!r} does not exist or is not a file")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many types for unreadable files and unsafe pickles
+        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise O1Error(f"checkpoint {str(path)!r} cannot be loaded safely (weights only): {first_line}") from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise O1Error(f"checkpoint {str(path)!r} is not a Lightning checkpoint (no state_dict)")
+    return checkpoint
+
+
+class O1CLI(LightningCLI):
+    """`python train.py fit|validate|test|predict --config configs/....yaml`."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.link_arguments("data.gamma", "model.gamma")
+        parser.link_arguments("data.vocab", "model.vocab", apply_on="instantiate")
+        parser.link_arguments("data.max_length", "model.max_length", apply_on="instantiate")
+        parser.link_arguments("data.can_stop", "model.can_stop", apply_on="instantiate")
+
+    def _parse_ckpt_path(self) -> None:
+        subcommand = self.config.get("subcommand")
+        ckpt_path = self.config[subcommand].get("ckpt_path") if subcommand else None
+        if ckpt_path:
+            self.checkpoint = read_checkpoint(ckpt_path)
+        super()._parse_ckpt_path()
+
+    def after_instantiate_classes(self) -> None:
+        checkpoint = getattr(self, "checkpoint", None)
+        if checkpoint is None:
+            return
+        saved_vocab = checkpoint.get("hyper_parameters", {}).get("vocab")
+        if saved_vocab != self.datamodule.vocab:
+            raise O1Error(
+                f"checkpoint vocab {saved_vocab!r} does not match this task's vocab {self.datamodule.vocab!r}"
+            )
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the CLI; bad input exits with status 2 and one line on stderr instead of a traceback."""
+    try:
+        O1CLI(
+            PolicyModule,
+            RolloutDataModule,
+            save_config_kwargs={"overwrite": True},
+            args=args,
+        )
+    except O1Error as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,164 @@
+"""Rollouts as data: an IterableDataset that samples with the live policy, and the DataModule that owns it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader, IterableDataset
+
+from o1_lightning.errors import O1Error
+from o1_lightning.policy import GRUPolicy
+from o1_lightning.rewards import RewardFunction
+from o1_lightning.rollout import Rollout, decode_completions, join_sequences, sample
+from o1_lightning.tasks import Task
+from o1_lightning.tokenizer import CharTokenizer
+
+
+def make_rollout(
+    policy: GRUPolicy,
+    task: Task,
+    tokenizer: CharTokenizer,
+    reward_fn: RewardFunction,
+    prompts: list[str],
+    group_size: int,
+    generator: torch.Generator,
+) -> Rollout:
+    """Sample `group_size` completions of each prompt (consecutive rows), verify them and reward them."""
+    device = next(policy.parameters()).device
+    repeated = [p for p in prompts for _ in range(group_size)]
+    prompt_tokens, prompt_lengths = tokenizer.encode_prompts(repeated, device)
+    samples = sample(policy, prompt_tokens, prompt_lengths, task.max_length, generator)
+    completions = decode_completions(tokenizer, samples)
+    tokens, action_mask, old_log_probs = join_sequences(prompt_tokens, prompt_lengths, samples)
+    rewards = torch.zeros(action_mask.shape)
+    outcome_reward, success = torch.zeros(len(repeated)), torch.zeros(len(repeated))
+    for row, (prompt, completion, num_actions) in enumerate(zip(repeated, completions, samples.lengths.tolist())):
+        episode, outcome_reward[row], success[row] = reward_fn.episode(task, prompt, completion, num_actions)
+        start = len(prompt)  # transition of the first action: BOS + prompt = len(prompt) + 1 tokens
+        rewards[row, start : start + num_actions] = episode
+    return Rollout(
+        tokens=tokens,
+        action_mask=action_mask,
+        old_log_probs=old_log_probs,
+        rewards=rewards.to(device),
+        outcome_reward=outcome_reward.to(device),
+        success=success.to(device),
+        lengths=samples.lengths,
+        group_size=group_size,
+        prompts=repeated,
+        completions=completions,
+    )
+
+
+class RolloutDataset(IterableDataset):
+    """Yields one `Rollout` per item, sampled with the live policy when the item is asked for.
+
+    Its length (`steps_per_epoch`) keeps Lightning from prefetching a batch, so every batch is sampled by
+    the policy being trained (on-policy) and a checkpoint's generator state is exactly the trained position.
+    """
+
+    def __init__(self, datamodule: RolloutDataModule, steps_per_epoch: int) -> None:
+        self.datamodule = datamodule
+        self.steps_per_epoch = steps_per_epoch
+
+    def __len__(self) -> int:
+        return self.steps_per_epoch
+
+    def __iter__(self) -> Iterator[Rollout]:
+        for _ in range(self.steps_per_epoch):
+            yield self.datamodule.next_rollout()
+
+
+class RolloutDataModule(L.LightningDataModule):
+    """Owns the task, the reward function and the rollout generator (whose state goes into checkpoints).
+
+    Args:
+        task: the task to learn (e.g. `o1_lightning.tasks.TargetTask`).
+        batch_size: episodes per update (a multiple of `group_size`).
+        group_size: completions sampled per prompt (for leave-one-out and group baselines).
+        reward: reward names joined by '+', from outcome, process and shaping.
+        gamma: discount of returns (shared with shaping).
+        seed: seeds the rollout generator; each DDP rank adds its rank.
+        val_prompts: held-out prompts for greedy validation, drawn once from `seed` + 1.
+        steps_per_epoch: length of the train loader (an epoch is a bookkeeping unit here).
+    """
+
+    def __init__(
+        self,
+        task: Task,
+        batch_size: int = 64,
+        group_size: int = 1,
+        reward: str = "outcome",
+        correct_reward: float = 1.0,
+        mistake_penalty: float = 0.1,
+        process_reward: float = 0.1,
+        shaping_scale: float = 0.1,
+        gamma: float = 0.99,
+        seed: int = 0,
+        val_prompts: int = 64,
+        steps_per_epoch: int = 1000,
+    ) -> None:
+        super().__init__()
+        if batch_size < 1:
+            raise O1Error(f"data.batch_size must be at least 1, got {batch_size}")
+        if group_size < 1:
+            raise O1Error(f"data.group_size must be at least 1, got {group_size}")
+        if batch_size % group_size:
+            raise O1Error(f"data.batch_size {batch_size} is not a multiple of data.group_size {group_size}")
+        if val_prompts < 1 or steps_per_epoch < 1:
+            raise O1Error(
+                f"data.val_prompts and data.steps_per_epoch must be at least 1, got {val_prompts}, {steps_per_epoch}"
+            )
+        self.task = task
+        self.tokenizer = CharTokenizer(task.vocab)
+        self.reward_fn = RewardFunction(reward, correct_reward, mistake_penalty, process_reward, shaping_scale, gamma)
+        self.batch_size, self.group_size, self.gamma = batch_size, group_size, gamma
+        self.seed, self.num_val_prompts, self.steps_per_epoch = seed, val_prompts, steps_per_epoch
+        self.generator = torch.Generator().manual_seed(seed)
+        self.policy: GRUPolicy | None = None
+
+    @property
+    def vocab(self) -> str:
+        return self.task.vocab
+
+    @property
+    def max_length(self) -> int:
+        return self.task.max_length
+
+    @property
+    def can_stop(self) -> bool:
+        return self.task.can_stop
+
+    def attach_policy(self, policy: GRUPolicy, rank: int = 0) -> None:
+        """Hand over the live policy; each rank samples its own rollouts from `seed + rank`."""
+        self.policy = policy
+        if rank:
+            self.generator.manual_seed(self.seed + rank)
+
+    def next_rollout(self) -> Rollout:
+        if self.policy is None:
+            raise RuntimeError("attach_policy() must be called before sampling rollouts")
+        prompts = self.task.sample_prompts(self.batch_size // self.group_size, self.generator)
+        return make_rollout(
+            self.policy, self.task, self.tokenizer, self.reward_fn, prompts, self.group_size, self.generator
+        )
+
+    def val_prompts(self) -> list[str]:
+        prompts = self.task.sample_prompts(self.num_val_prompts, torch.Generator().manual_seed(self.seed + 1))
+        return list(dict.fromkeys(prompts))  # a fixed task (one empty prompt) is validated once
+
+    def train_dataloader(self) -> RolloutDataset:
+        # A bare sized iterable: each item is already a batch, and Lightning fetches nothing ahead of it.
+        return RolloutDataset(self, self.steps_per_epoch)
+
+    def val_dataloader(self) -> DataLoader:
+        return DataLoader(self.val_prompts(), batch_size=256, collate_fn=list)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"generator": self.generator.get_state()}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.generator.set_state(state_dict["generator"])

@@ -1,0 +1,81 @@
+"""Reward design: the seed's outcome reward, per-step process reward and potential-based shaping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from o1_lightning.errors import O1Error
+from o1_lightning.tasks.base import Task
+
+REWARD_NAMES = ("outcome", "process", "shaping")
+
+
+def parse_reward_names(spec: str) -> tuple[str, ...]:
+    """'outcome+process' -> ('outcome', 'process'), with a clear error for an unknown name."""
+    names = tuple(name.strip() for name in spec.split("+"))
+    for name in names:
+        if name not in REWARD_NAMES:
+            raise O1Error(f"unknown reward {name!r} in {spec!r}; allowed: {', '.join(REWARD_NAMES)}, joined with '+'")
+    return names
+
+
+def shaping_rewards(potentials: torch.Tensor, gamma: float) -> torch.Tensor:
+    """Potential-based shaping F_k = gamma * Phi(s_{k+1}) - Phi(s_k): (..., L+1) potentials -> (..., L)."""
+    return gamma * potentials[..., 1:] - potentials[..., :-1]
+
+
+def prefix_potentials(task: Task, prompt: str, completion: str, num_actions: int, scale: float) -> torch.Tensor:
+    """Phi after each action: `scale` times the number of leading correct steps completed so far, (num_actions+1,)."""
+    potentials = torch.zeros(num_actions + 1)
+    end, correct_so_far = 0, 0
+    for step, ok in zip(task.steps(completion), task.process(prompt, completion)):
+        end += len(step)
+        if not ok:
+            break
+        correct_so_far += 1
+        potentials[end:] = scale * correct_so_far
+    return potentials
+
+
+@dataclass
+class RewardFunction:
+    """Turns verified episodes into per-action rewards, as chosen in config.
+
+    reward: names joined by '+' from `outcome` (+correct_reward on a verified solution, else
+      -mistake_penalty per wrong step: the seed's +1 / -0.1 per wrong character), `process`
+      (+-process_reward on the last character of each correct / wrong step) and `shaping`
+      (gamma * Phi(s') - Phi(s), Phi = shaping_scale * leading correct steps).
+    """
+
+    reward: str = "outcome"
+    correct_reward: float = 1.0
+    mistake_penalty: float = 0.1
+    process_reward: float = 0.1
+    shaping_scale: float = 0.1
+    gamma: float = 0.99
+
+    def __post_init__(self) -> None:
+        self.names = parse_reward_names(self.reward)
+
+    def outcome(self, task: Task, prompt: str, completion: str) -> tuple[float, bool]:
+        solved = task.outcome(prompt, completion)
+        value = self.correct_reward if solved else -self.mistake_penalty * task.mistakes(prompt, completion)
+        return value, solved
+
+    def episode(self, task: Task, prompt: str, completion: str, num_actions: int) -> tuple[torch.Tensor, float, bool]:
+        """(num_actions,) rewards of one episode, its outcome reward and whether it is solved."""
+        rewards = torch.zeros(num_actions)
+        outcome_value, solved = self.outcome(task, prompt, completion)
+        if "outcome" in self.names:
+            rewards[num_actions - 1] += outcome_value
+        if "process" in self.names:
+            end = 0
+            for step, ok in zip(task.steps(completion), task.process(prompt, completion)):
+                end += len(step)
+                rewards[end - 1] += self.process_reward if ok else -self.process_reward
+        if "shaping" in self.names:
+            potentials = prefix_potentials(task, prompt, completion, num_actions, self.shaping_scale)
+            rewards += shaping_rewards(potentials, self.gamma)
+        return rewards, outcome_value, solved

@@ -1,0 +1,6 @@
+"""Verifiable tasks: each a small class with prompts, a verifier, a step checker and demonstrations."""
+
+from o1_lightning.tasks.base import Task
+from o1_lightning.tasks.target import TargetTask
+
+__all__ = ["Task", "TargetTask"]

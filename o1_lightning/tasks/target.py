@@ -1,0 +1,54 @@
+"""The seed's task: with an empty prompt, type a fixed target string."""
+
+from __future__ import annotations
+
+import string
+
+import torch
+
+from o1_lightning.errors import O1Error
+from o1_lightning.tasks.base import Task
+
+DEFAULT_VOCAB = string.ascii_lowercase + " "
+
+
+class TargetTask(Task):
+    """Emit `target` exactly. Every character is a step; an episode lasts `len(target)` characters, as in the seed."""
+
+    can_stop = False
+
+    def __init__(self, target: str = "hello", vocab: str = DEFAULT_VOCAB) -> None:
+        if not vocab:
+            raise O1Error("task vocab is empty: give at least one character")
+        if len(set(vocab)) != len(vocab):
+            raise O1Error(f"task vocab {vocab!r} repeats a character: each character must appear once")
+        if not target:
+            raise O1Error("target is empty: give a string of at least one character from the vocab")
+        outside = sorted(set(target) - set(vocab))
+        if outside:
+            raise O1Error(
+                f"target {target!r} has characters outside the vocab: {''.join(outside)!r}; allowed: {vocab!r}"
+            )
+        self.target = target
+        self.vocab = vocab
+        self.max_length = len(target)
+
+    def sample_prompts(self, n: int, generator: torch.Generator) -> list[str]:
+        return [""] * n
+
+    def outcome(self, prompt: str, completion: str) -> bool:
+        return completion == self.target
+
+    def process(self, prompt: str, completion: str) -> list[bool]:
+        return [i < len(self.target) and char == self.target[i] for i, char in enumerate(completion)]
+
+    def mistakes(self, prompt: str, completion: str) -> int:
+        # Missing characters count as wrong, as in the seed's per-character comparison.
+        return super().mistakes(prompt, completion) + max(0, len(self.target) - len(completion))
+
+    def demonstrate(self, prompt: str) -> str:
+        return self.target
+
+    def check_prompt(self, prompt: str) -> None:
+        if prompt:
+            raise O1Error(f"TargetTask takes an empty prompt, got {prompt!r}")
