@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import pickle
 import sys
+import zipfile
 from pathlib import Path
 
 import torch
@@ -14,15 +16,20 @@ from o1_lightning.module import PolicyModule
 
 
 def read_checkpoint(path: str | Path) -> dict:
-    """Load a checkpoint with weights_only=True, refusing a missing, corrupt or foreign file in one line."""
+    """Load a checkpoint with weights_only=True, refusing a missing, corrupt or unsafe file in one line."""
     path = Path(path)
     if not path.is_file():
         raise O1Error(f"checkpoint {str(path)!r} does not exist or is not a file")
+    if not zipfile.is_zipfile(path):
+        raise O1Error(f"checkpoint {str(path)!r} is not a PyTorch checkpoint (corrupt, truncated or another format)")
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many types for unreadable files and unsafe pickles
-        first_line = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise O1Error(f"checkpoint {str(path)!r} cannot be loaded safely (weights only): {first_line}") from None
+    except pickle.UnpicklingError:
+        raise O1Error(
+            f"checkpoint {str(path)!r} carries objects beyond tensors and plain types; refused without running them"
+        ) from None
+    except Exception as err:  # a damaged archive surfaces as RuntimeError, EOFError, KeyError...
+        raise O1Error(f"checkpoint {str(path)!r} is corrupt: {type(err).__name__}") from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise O1Error(f"checkpoint {str(path)!r} is not a Lightning checkpoint (no state_dict)")
     return checkpoint

@@ -26,11 +26,11 @@ def shaping_rewards(potentials: torch.Tensor, gamma: float) -> torch.Tensor:
     return gamma * potentials[..., 1:] - potentials[..., :-1]
 
 
-def prefix_potentials(task: Task, prompt: str, completion: str, num_actions: int, scale: float) -> torch.Tensor:
+def prefix_potentials(steps: list[str], checked: list[bool], num_actions: int, scale: float) -> torch.Tensor:
     """Phi after each action: `scale` times the number of leading correct steps completed so far, (num_actions+1,)."""
     potentials = torch.zeros(num_actions + 1)
     end, correct_so_far = 0, 0
-    for step, ok in zip(task.steps(completion), task.process(prompt, completion)):
+    for step, ok in zip(steps, checked):
         end += len(step)
         if not ok:
             break
@@ -64,18 +64,28 @@ class RewardFunction:
         value = self.correct_reward if solved else -self.mistake_penalty * task.mistakes(prompt, completion)
         return value, solved
 
-    def episode(self, task: Task, prompt: str, completion: str, num_actions: int) -> tuple[torch.Tensor, float, bool]:
-        """(num_actions,) rewards of one episode, its outcome reward and whether it is solved."""
+    def episode(
+        self, task: Task, prompt: str, completion: str, num_actions: int, finished: bool = True
+    ) -> tuple[torch.Tensor, float, bool]:
+        """(num_actions,) rewards of one episode, its outcome reward and whether it is solved.
+
+        With `finished=False` (a prefix still being written) the outcome and the last, maybe partial, step
+        are not rewarded yet.
+        """
         rewards = torch.zeros(num_actions)
         outcome_value, solved = self.outcome(task, prompt, completion)
-        if "outcome" in self.names:
+        if "outcome" in self.names and finished:
             rewards[num_actions - 1] += outcome_value
+        steps = task.steps(completion)
+        checked = task.process(prompt, completion)
+        if not finished:
+            steps, checked = steps[:-1], checked[:-1]
         if "process" in self.names:
             end = 0
-            for step, ok in zip(task.steps(completion), task.process(prompt, completion)):
+            for step, ok in zip(steps, checked):
                 end += len(step)
                 rewards[end - 1] += self.process_reward if ok else -self.process_reward
         if "shaping" in self.names:
-            potentials = prefix_potentials(task, prompt, completion, num_actions, self.shaping_scale)
+            potentials = prefix_potentials(steps, checked, num_actions, self.shaping_scale)
             rewards += shaping_rewards(potentials, self.gamma)
         return rewards, outcome_value, solved

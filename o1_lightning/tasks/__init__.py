@@ -1,6 +1,8 @@
 """Verifiable tasks: each a small class with prompts, a verifier, a step checker and demonstrations."""
 
+from o1_lightning.tasks.addition import AdditionTask
 from o1_lightning.tasks.base import Task
+from o1_lightning.tasks.countdown import CountdownTask
 from o1_lightning.tasks.target import TargetTask
 
-__all__ = ["Task", "TargetTask"]
+__all__ = ["AdditionTask", "CountdownTask", "Task", "TargetTask"]

@@ -1,0 +1,36 @@
+import pytest
+import torch
+
+from o1_lightning.errors import O1Error
+from o1_lightning.rewards import RewardFunction, parse_reward_names, prefix_potentials, shaping_rewards
+from o1_lightning.tasks import TargetTask
+
+
+def test_seed_outcome_reward():
+    task = TargetTask("hello")
+    reward_fn = RewardFunction("outcome")
+    assert reward_fn.outcome(task, "", "hello") == (1.0, True)
+    value, solved = reward_fn.outcome(task, "", "hxllo")
+    assert (round(value, 6), solved) == (-0.1, False)
+    assert round(reward_fn.outcome(task, "", "he")[0], 6) == -0.3  # three characters missing
+    rewards, _, _ = reward_fn.episode(task, "", "hxllo", 5)
+    assert torch.allclose(rewards, torch.tensor([0, 0, 0, 0, -0.1]))
+
+
+def test_process_reward_per_step():
+    rewards, _, _ = RewardFunction("process", process_reward=0.5).episode(TargetTask("abc"), "", "axc", 3)
+    assert rewards.tolist() == [0.5, -0.5, 0.5]
+
+
+def test_shaping_is_potential_difference():
+    potentials = prefix_potentials(["a", "b", "x"], [True, True, False], 3, scale=1.0)
+    assert potentials.tolist() == [0, 1, 2, 2]
+    torch.testing.assert_close(shaping_rewards(potentials, 0.5), torch.tensor([0.5, 0.0, -1.0]))
+    rewards, _, _ = RewardFunction("shaping", shaping_scale=1.0, gamma=0.5).episode(TargetTask("abc"), "", "abx", 3)
+    torch.testing.assert_close(rewards, torch.tensor([0.5, 0.0, -1.0]))
+
+
+def test_rewards_combine_and_unknown_names_fail():
+    assert parse_reward_names("outcome+process") == ("outcome", "process")
+    with pytest.raises(O1Error, match="unknown reward 'bonus'.*allowed: outcome, process, shaping"):
+        parse_reward_names("outcome+bonus")
