@@ -14,7 +14,7 @@ from o1_lightning.policy import GRUPolicy
 from o1_lightning.rewards import RewardFunction
 from o1_lightning.rollout import Rollout, decode_completions, join_sequences, sample
 from o1_lightning.tasks import Task
-from o1_lightning.tokenizer import CharTokenizer
+from o1_lightning.tokenizer import PAD, SPECIALS, CharTokenizer
 
 
 def make_rollout(
@@ -33,19 +33,24 @@ def make_rollout(
     samples = sample(policy, prompt_tokens, prompt_lengths, task.max_length, generator)
     completions = decode_completions(tokenizer, samples)
     tokens, action_mask, old_log_probs = join_sequences(prompt_tokens, prompt_lengths, samples)
-    rewards = torch.zeros(action_mask.shape)
-    outcome_reward, success = torch.zeros(len(repeated)), torch.zeros(len(repeated))
-    for row, (prompt, completion, num_actions) in enumerate(zip(repeated, completions, samples.lengths.tolist())):
-        episode, outcome_reward[row], success[row] = reward_fn.episode(task, prompt, completion, num_actions)
-        start = len(prompt)  # transition of the first action: BOS + prompt = len(prompt) + 1 tokens
-        rewards[row, start : start + num_actions] = episode
+    correct = task.character_correctness(samples.tokens - SPECIALS)
+    if correct is not None:  # vectorised fast path: every character is a step, every completion full length
+        episode_rewards, outcome_reward, success = reward_fn.fixed_length_batch(correct)
+    else:
+        episode_rewards = torch.zeros(samples.tokens.shape)
+        outcome_reward, success = torch.zeros(len(repeated)), torch.zeros(len(repeated))
+        for row, (prompt, completion, num_actions) in enumerate(zip(repeated, completions, samples.lengths.tolist())):
+            rewards_row, outcome_reward[row], success[row] = reward_fn.episode(task, prompt, completion, num_actions)
+            episode_rewards[row, :num_actions] = rewards_row
+    rewards = torch.zeros(action_mask.shape, device=device)
+    rewards[action_mask] = episode_rewards.to(device)[samples.tokens != PAD]
     return Rollout(
         tokens=tokens,
         action_mask=action_mask,
         old_log_probs=old_log_probs,
-        rewards=rewards.to(device),
+        rewards=rewards,
         outcome_reward=outcome_reward.to(device),
-        success=success.to(device),
+        success=success.to(device).float(),
         lengths=samples.lengths,
         group_size=group_size,
         prompts=repeated,

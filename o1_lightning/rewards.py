@@ -64,6 +64,25 @@ class RewardFunction:
         value = self.correct_reward if solved else -self.mistake_penalty * task.mistakes(prompt, completion)
         return value, solved
 
+    def fixed_length_batch(self, correct: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`episode` for a whole batch of full-length completions whose characters are the steps.
+
+        (B, L) per-character correctness -> (B, L) rewards, (B,) outcome rewards, (B,) solved.
+        """
+        solved = correct.all(-1)
+        mistakes = (~correct).sum(-1)
+        outcome_value = torch.where(solved, self.correct_reward, -self.mistake_penalty * mistakes)
+        rewards = torch.zeros(correct.shape, device=correct.device)
+        if "outcome" in self.names:
+            rewards[:, -1] += outcome_value
+        if "process" in self.names:
+            rewards += torch.where(correct, self.process_reward, -self.process_reward)
+        if "shaping" in self.names:
+            leading_correct = torch.cumprod(correct.long(), -1).cumsum(-1)  # (B, L) after each action
+            potentials = self.shaping_scale * torch.nn.functional.pad(leading_correct, (1, 0)).float()
+            rewards += shaping_rewards(potentials, self.gamma)
+        return rewards, outcome_value, solved
+
     def episode(
         self, task: Task, prompt: str, completion: str, num_actions: int, finished: bool = True
     ) -> tuple[torch.Tensor, float, bool]:

@@ -34,3 +34,17 @@ def test_rewards_combine_and_unknown_names_fail():
     assert parse_reward_names("outcome+process") == ("outcome", "process")
     with pytest.raises(O1Error, match="unknown reward 'bonus'.*allowed: outcome, process, shaping"):
         parse_reward_names("outcome+bonus")
+
+
+@pytest.mark.parametrize("reward", ["outcome", "outcome+process", "shaping", "outcome+process+shaping"])
+def test_vectorised_rewards_equal_per_episode_rewards(reward):
+    task = TargetTask("abca", vocab="abc")
+    reward_fn = RewardFunction(reward, gamma=0.9)
+    char_ids = torch.randint(0, 3, (64, 4), generator=torch.Generator().manual_seed(0))
+    char_ids[0] = torch.tensor([0, 1, 2, 0])  # one solved row
+    rewards, outcome, solved = reward_fn.fixed_length_batch(task.character_correctness(char_ids))
+    for row, ids in enumerate(char_ids.tolist()):
+        expected, expected_outcome, expected_solved = reward_fn.episode(task, "", "".join("abc"[i] for i in ids), 4)
+        torch.testing.assert_close(rewards[row], expected)
+        assert float(outcome[row]) == pytest.approx(expected_outcome) and bool(solved[row]) == expected_solved
+    assert bool(solved[0])

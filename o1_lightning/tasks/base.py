@@ -46,6 +46,14 @@ class Task(ABC):
     def demonstrate(self, prompt: str) -> str:
         """A correct completion of `prompt`, for supervised warm starts."""
 
+    def character_correctness(self, char_ids: torch.Tensor) -> torch.Tensor | None:
+        """Vectorised step checker for fixed-length tasks whose every character is a step.
+
+        (B, L) vocab indices of whole completions -> (B, L) bool, or None when the task has no such fast path
+        (then rewards are computed one episode at a time from `process`).
+        """
+        return None
+
     def check_prompt(self, prompt: str) -> None:
         """Raise O1Error if this task cannot parse `prompt` (every prompt is accepted by default)."""
         return None

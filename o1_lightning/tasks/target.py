@@ -46,6 +46,10 @@ class TargetTask(Task):
         # Missing characters count as wrong, as in the seed's per-character comparison.
         return super().mistakes(prompt, completion) + max(0, len(self.target) - len(completion))
 
+    def character_correctness(self, char_ids: torch.Tensor) -> torch.Tensor:
+        target_ids = torch.tensor([self.vocab.index(char) for char in self.target], device=char_ids.device)
+        return char_ids == target_ids
+
     def demonstrate(self, prompt: str) -> str:
         return self.target
 
