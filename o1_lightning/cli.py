@@ -13,6 +13,8 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from o1_lightning.data import RolloutDataModule
 from o1_lightning.errors import O1Error
 from o1_lightning.module import PolicyModule
+from o1_lightning.predict import SearchPredictor
+from o1_lightning.sweep import SearchSweep
 
 
 def read_checkpoint(path: str | Path) -> dict:
@@ -39,6 +41,8 @@ class O1CLI(LightningCLI):
     """`python train.py fit|validate|test|predict --config configs/....yaml`."""
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_lightning_class_args(SearchSweep, "sweep")
+        parser.add_lightning_class_args(SearchPredictor, "search")
         parser.link_arguments("data.gamma", "model.gamma")
         parser.link_arguments("data.vocab", "model.vocab", apply_on="instantiate")
         parser.link_arguments("data.max_length", "model.max_length", apply_on="instantiate")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from o1_lightning.buffer import SolutionBuffer
 from o1_lightning.errors import O1Error
 from o1_lightning.policy import GRUPolicy
 from o1_lightning.rewards import RewardFunction
-from o1_lightning.rollout import Rollout, decode_completions, join_sequences, sample
+from o1_lightning.rollout import Rollout, decode_completions, encode_demonstrations, join_sequences, sample
 from o1_lightning.tasks import Task
 from o1_lightning.tokenizer import PAD, SPECIALS, CharTokenizer
 
@@ -89,6 +91,11 @@ class RolloutDataModule(L.LightningDataModule):
         seed: seeds the rollout generator; each DDP rank adds its rank.
         val_prompts: held-out prompts for greedy validation, drawn once from `seed` + 1.
         steps_per_epoch: length of the train loader (an epoch is a bookkeeping unit here).
+        test_prompts: held-out prompts for `test` (the search sweep), drawn once from `seed` + 2.
+        predict_prompts, predict_file: prompts for `predict`, given inline or one per line in a file.
+        buffer_size: capacity of the buffer of verified search solutions (filled by SearchRefresh).
+        buffer_batch_size: solutions from the buffer imitated in each update (0: none).
+        buffer_weight: weight of their log-likelihood term in the loss (expert iteration).
     """
 
     def __init__(
@@ -105,6 +112,12 @@ class RolloutDataModule(L.LightningDataModule):
         seed: int = 0,
         val_prompts: int = 64,
         steps_per_epoch: int = 1000,
+        test_prompts: int = 64,
+        predict_prompts: list[str] | None = None,
+        predict_file: str | None = None,
+        buffer_size: int = 1024,
+        buffer_batch_size: int = 0,
+        buffer_weight: float = 1.0,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -117,7 +130,15 @@ class RolloutDataModule(L.LightningDataModule):
             raise O1Error(
                 f"data.val_prompts and data.steps_per_epoch must be at least 1, got {val_prompts}, {steps_per_epoch}"
             )
+        if buffer_size < 1 or buffer_batch_size < 0:
+            raise O1Error(
+                f"data.buffer_size must be >= 1 and data.buffer_batch_size >= 0, got {buffer_size}, {buffer_batch_size}"
+            )
         self.task = task
+        self.num_test_prompts = test_prompts
+        self.predict_prompts = self.read_predict_prompts(task, predict_prompts, predict_file)
+        self.buffer = SolutionBuffer(buffer_size)
+        self.buffer_batch_size, self.buffer_weight = buffer_batch_size, buffer_weight
         self.tokenizer = CharTokenizer(task.vocab)
         self.reward_fn = RewardFunction(reward, correct_reward, mistake_penalty, process_reward, shaping_scale, gamma)
         self.batch_size, self.group_size, self.gamma = batch_size, group_size, gamma
@@ -143,17 +164,42 @@ class RolloutDataModule(L.LightningDataModule):
         if rank:
             self.generator.manual_seed(self.seed + rank)
 
+    @staticmethod
+    def read_predict_prompts(task: Task, prompts: list[str] | None, path: str | None) -> list[str]:
+        """Prompts for `predict`, each checked by the task, so a bad one fails before anything runs."""
+        prompts = list(prompts or [])
+        if path is not None:
+            try:
+                prompts += Path(path).read_text().splitlines()
+            except OSError as err:
+                raise O1Error(f"data.predict_file {path!r} cannot be read: {err.strerror}") from None
+        for prompt in prompts:
+            task.check_prompt(prompt)
+        return prompts
+
     def next_rollout(self) -> Rollout:
         if self.policy is None:
             raise RuntimeError("attach_policy() must be called before sampling rollouts")
         prompts = self.task.sample_prompts(self.batch_size // self.group_size, self.generator)
-        return make_rollout(
+        rollout = make_rollout(
             self.policy, self.task, self.tokenizer, self.reward_fn, prompts, self.group_size, self.generator
         )
+        if self.buffer_batch_size and len(self.buffer):
+            demo_prompts, demo_completions = zip(*self.buffer.sample(self.buffer_batch_size, self.generator))
+            device = rollout.tokens.device
+            rollout.demo_tokens, rollout.demo_mask = encode_demonstrations(
+                self.tokenizer, list(demo_prompts), list(demo_completions), self.task.can_stop, device
+            )
+            rollout.demo_weight = self.buffer_weight
+        return rollout
 
     def val_prompts(self) -> list[str]:
         prompts = self.task.sample_prompts(self.num_val_prompts, torch.Generator().manual_seed(self.seed + 1))
         return list(dict.fromkeys(prompts))  # a fixed task (one empty prompt) is validated once
+
+    def test_prompts(self) -> list[str]:
+        prompts = self.task.sample_prompts(self.num_test_prompts, torch.Generator().manual_seed(self.seed + 2))
+        return list(dict.fromkeys(prompts))
 
     def train_dataloader(self) -> RolloutDataset:
         # A bare sized iterable: each item is already a batch, and Lightning fetches nothing ahead of it.
@@ -162,8 +208,18 @@ class RolloutDataModule(L.LightningDataModule):
     def val_dataloader(self) -> DataLoader:
         return DataLoader(self.val_prompts(), batch_size=256, collate_fn=list)
 
+    def test_dataloader(self) -> DataLoader:
+        return DataLoader(self.test_prompts(), batch_size=256, collate_fn=list)
+
+    def predict_dataloader(self) -> DataLoader:
+        if not self.predict_prompts:
+            raise O1Error("predict needs prompts: give data.predict_prompts or data.predict_file")
+        return DataLoader(self.predict_prompts, batch_size=256, collate_fn=list)
+
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.get_state()}
+        return {"generator": self.generator.get_state(), "buffer": self.buffer.state_dict()}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.generator.set_state(state_dict["generator"])
+        if "buffer" in state_dict:
+            self.buffer.load_state_dict(state_dict["buffer"])

@@ -15,3 +15,8 @@ def reinforce_loss(log_probs: torch.Tensor, advantages: torch.Tensor, mask: torc
 def entropy_bonus(entropy: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean entropy of the action distributions over real actions (subtracted from the loss, scaled)."""
     return masked_mean(entropy, mask)
+
+
+def imitation_loss(log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Negative log-likelihood of given solutions' tokens, averaged over their tokens (SFT, expert iteration)."""
+    return -masked_mean(log_probs, mask)

@@ -8,7 +8,7 @@ from torchmetrics import MeanMetric
 
 from o1_lightning import advantages as adv
 from o1_lightning.errors import O1Error
-from o1_lightning.losses import entropy_bonus, reinforce_loss
+from o1_lightning.losses import entropy_bonus, imitation_loss, reinforce_loss
 from o1_lightning.policy import GRUPolicy, log_probs_and_entropy
 from o1_lightning.rollout import Rollout, decode_completions, sample
 from o1_lightning.tasks import Task
@@ -91,6 +91,12 @@ class PolicyModule(L.LightningModule):
         advantages = self.advantages(returns, mask, rollout.group_size)
         mean_entropy = entropy_bonus(entropy, mask)
         loss = reinforce_loss(log_probs, advantages, mask) - self.hparams.entropy_coef * mean_entropy
+        if rollout.demo_tokens is not None:
+            demo_logits, _ = self.policy(rollout.demo_tokens[:, :-1])
+            demo_log_probs, _ = log_probs_and_entropy(demo_logits, rollout.demo_tokens[:, 1:])
+            demo_loss = imitation_loss(demo_log_probs, rollout.demo_mask)
+            loss = loss + rollout.demo_weight * demo_loss
+            self.log("train/imitation_loss", demo_loss.detach(), on_step=True, on_epoch=False)
         self.log_rollout(rollout, mean_entropy.detach(), loss.detach())
         return loss
 
@@ -140,6 +146,19 @@ class PolicyModule(L.LightningModule):
         )
         self.val_accuracy.update(correct)
         self.log("val/accuracy", self.val_accuracy, prog_bar=True, batch_size=len(prompts))
+
+    def test_step(self, prompts: list[str], batch_idx: int) -> None:
+        """Greedy accuracy on the test prompts; the SearchSweep callback runs the search methods on them."""
+        completions = self.generate(prompts)
+        correct = torch.tensor([float(self.task.outcome(p, c)) for p, c in zip(prompts, completions)])
+        self.log("test/greedy_accuracy", correct.mean(), batch_size=len(prompts))
+
+    def predict_step(self, prompts: list[str], batch_idx: int) -> list[dict]:
+        """Solutions of `prompts` by the search the SearchPredictor callback configures (greedy without it)."""
+        settings = getattr(self, "search_settings", None)
+        if settings is None:
+            return [{"prompt": p, "completion": c} for p, c in zip(prompts, self.generate(prompts))]
+        return settings.solve(self.policy, self.tokenizer, self.task, prompts)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.policy.parameters(), lr=self.hparams.lr)

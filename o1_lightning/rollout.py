@@ -28,6 +28,9 @@ class Rollout:
     group_size: int
     prompts: list[str]
     completions: list[str]
+    demo_tokens: torch.Tensor | None = None  # (D, T') verified solutions to imitate (expert iteration), or None
+    demo_mask: torch.Tensor | None = None  # (D, T'-1) their completion transitions
+    demo_weight: float = 0.0
 
     @property
     def episode_reward(self) -> torch.Tensor:
@@ -108,3 +111,19 @@ def join_sequences(
     old_log_probs = torch.zeros(batch, total - 1, device=tokens.device)
     old_log_probs[rows[valid], positions[valid] - 1] = samples.log_probs[valid]
     return tokens, action_mask, old_log_probs
+
+
+def encode_demonstrations(
+    tokenizer: CharTokenizer, prompts: list[str], completions: list[str], end: bool, device: torch.device | str = "cpu"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Teacher-forcing layout of given solutions: (B, T) BOS + prompt + completion (+ EOS) and (B, T-1) mask."""
+    prompt_tokens, prompt_lengths = tokenizer.encode_prompts(prompts, device)
+    encoded = [tokenizer.encode(c) + ([EOS] if end else []) for c in completions]
+    width = max(len(ids) for ids in encoded)
+    completion_tokens = torch.full((len(encoded), width), PAD, dtype=torch.long)
+    for row, ids in enumerate(encoded):
+        completion_tokens[row, : len(ids)] = torch.tensor(ids, dtype=torch.long)
+    lengths = torch.tensor([len(ids) for ids in encoded], device=device)
+    samples = Samples(completion_tokens.to(device), torch.zeros(completion_tokens.shape, device=device), lengths)
+    tokens, mask, _ = join_sequences(prompt_tokens, prompt_lengths, samples)
+    return tokens, mask
