@@ -5,6 +5,9 @@ appended token re-runs the whole prefix through `policy.forward`. Both run the v
 on the same policy and problems, side by side in one run, and must return the same completions. Throughput is in
 charged token-steps per second (the accounting rule of `o1_lightning.search.budget`).
 
+Runs with one intra-op thread: every step is a small tensor op, and on a shared 2-core machine a second thread
+mostly waits for the busy core. Each side's time is the best of three interleaved runs (about 30 s in all).
+
 Prints one JSON line per figure: {"name", "value", "unit", "goal"}. Run: `python benchmarks/search.py [--quick]`.
 """
 
@@ -17,8 +20,11 @@ import time
 
 import torch
 
+from o1_lightning.data import RolloutDataModule
+from o1_lightning.module import PolicyModule
 from o1_lightning.policy import GRUPolicy
 from o1_lightning.search import HiddenStepper, PolicyLogProbScorer, ProcessScorer, run_search
+from o1_lightning.sweep import markdown_table, sweep
 from o1_lightning.tasks import TargetTask
 from o1_lightning.tokenizer import CharTokenizer
 
@@ -89,10 +95,39 @@ def compare(name: str, method: str, policy, tokenizer, task, prompts, budget, sc
     return speedup
 
 
+def partly_trained_policy(target: str, updates: int) -> tuple[GRUPolicy, CharTokenizer, TargetTask]:
+    """hello.yaml's algorithm on `target` with process reward, stopped after `updates` (far from solved)."""
+    torch.manual_seed(0)
+    datamodule = RolloutDataModule(TargetTask(target), batch_size=256, group_size=256, reward="process", gamma=0.0)
+    module = PolicyModule(datamodule.vocab, datamodule.max_length, can_stop=False, lr=0.01, entropy_coef=0.01)
+    datamodule.attach_policy(module.policy)
+    module.log_rollout = lambda *args: None
+    optimizer = module.configure_optimizers()
+    for step in range(updates):
+        loss = module.training_step(datamodule.next_rollout(), step)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return module.policy.eval(), module.tokenizer, datamodule.task
+
+
+def accuracy_against_budget(quick: bool) -> None:
+    """The test sweep's table for a partly trained policy: success rate over independent draws of one target."""
+    policy, tokenizer, task = partly_trained_policy("hello world", updates=4 if quick else 8)
+    multipliers = [1, 4] if quick else [1, 4, 16, 64]
+    budgets = [m * task.max_length for m in multipliers]
+    prompts = [""] * (4 if quick else 32)
+    rows = sweep(policy, tokenizer, task, prompts, ["greedy", "best_of_n", "majority", "beam", "mcts"], budgets, {})
+    for row in rows:
+        emit(f"sweep_{row.method}_{row.budget}_accuracy", row.accuracy, f"success rate ({row.scorer})")
+    print(markdown_table(rows), end="")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer problems and a smaller budget (a smoke run)")
     args = parser.parse_args()
+    threads = torch.get_num_threads()
     torch.set_num_threads(1)
     torch.manual_seed(0)
     task = TargetTask(TARGET)
@@ -107,6 +142,8 @@ def main() -> None:
     budget = 400 if args.quick else 1200
     tree = compare("mcts", "mcts", policy, tokenizer, task, prompts, budget, ProcessScorer(task), repeats)
     emit("search_speedup_vs_naive", round(math.sqrt(beam * tree), 2), "x (geometric mean of beam and mcts)", ">= 10")
+    torch.set_num_threads(threads)
+    accuracy_against_budget(args.quick)
 
 
 if __name__ == "__main__":

@@ -59,6 +59,7 @@ class PolicyModule(L.LightningModule):
             {name: MeanMetric(dist_sync_on_step=True) for name in ("reward", "success", "entropy", "length")}
         )
         self.val_accuracy = MeanMetric()
+        self.val_step_accuracy = MeanMetric()
 
     def setup(self, stage: str) -> None:
         datamodule = self.trainer.datamodule
@@ -146,6 +147,9 @@ class PolicyModule(L.LightningModule):
         )
         self.val_accuracy.update(correct)
         self.log("val/accuracy", self.val_accuracy, prog_bar=True, batch_size=len(prompts))
+        steps = [self.task.process(p, c) for p, c in zip(prompts, completions)]
+        self.val_step_accuracy.update(torch.tensor([sum(s) / max(len(s), 1) for s in steps], device=self.device))
+        self.log("val/step_accuracy", self.val_step_accuracy, batch_size=len(prompts))
 
     def test_step(self, prompts: list[str], batch_idx: int) -> None:
         """Greedy accuracy on the test prompts; the SearchSweep callback runs the search methods on them."""

@@ -112,6 +112,8 @@ class SearchSweep(Callback):
         methods: search methods to compare.
         budget_multipliers: budgets as multiples of one full answer (the task's max_length in token-steps).
         scorers: scorer per method (outcome and process are oracles; logprob is the policy's own; none).
+        repeats: solve each test prompt this many times with independent draws, so that accuracy estimates a
+            success rate even for a task with one prompt (the target task).
         seed: seeds the search's random draws.
     """
 
@@ -120,6 +122,7 @@ class SearchSweep(Callback):
         methods: list[str] = ["greedy", "best_of_n", "majority", "beam", "mcts"],  # noqa: B006 (jsonargparse default)
         budget_multipliers: list[int] = [1, 4, 16, 64],  # noqa: B006
         scorers: dict[str, str] | None = None,
+        repeats: int = 1,
         seed: int = 0,
     ) -> None:
         unknown = [m for m in methods if m not in SEARCH_METHODS]
@@ -129,7 +132,10 @@ class SearchSweep(Callback):
             )
         if not budget_multipliers or min(budget_multipliers) < 1:
             raise O1Error(f"sweep.budget_multipliers must be integers >= 1, got {budget_multipliers}")
+        if repeats < 1:
+            raise O1Error(f"sweep.repeats must be >= 1, got {repeats}")
         self.methods, self.budget_multipliers, self.seed = methods, sorted(budget_multipliers), seed
+        self.repeats = repeats
         self.scorers = {m: check_scorer_name(s) for m, s in {**DEFAULT_SCORERS, **(scorers or {})}.items()}
         self.prompts: list[str] = []
 
@@ -142,8 +148,9 @@ class SearchSweep(Callback):
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         task = pl_module.task
         budgets = [m * task.max_length for m in self.budget_multipliers]
+        prompts = [prompt for prompt in self.prompts for _ in range(self.repeats)]
         rows = sweep(
-            pl_module.policy, pl_module.tokenizer, task, self.prompts, self.methods, budgets, self.scorers, self.seed
+            pl_module.policy, pl_module.tokenizer, task, prompts, self.methods, budgets, self.scorers, self.seed
         )
         for row in rows:
             for logger in trainer.loggers:
