@@ -9,6 +9,7 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from o1_lightning.distributed import gather_generator_states, rank_seed, restore_generator_state
 from o1_lightning.errors import O1Error
 from o1_lightning.policy import GRUPolicy
 from o1_lightning.rewards import RewardFunction
@@ -81,7 +82,7 @@ class RolloutDataModule(L.LightningDataModule):
         group_size: completions sampled per prompt (for leave-one-out and group baselines).
         reward: reward names joined by '+', from outcome, process and shaping.
         gamma: discount of returns (shared with shaping).
-        seed: seeds the rollout generator; each DDP rank adds its rank.
+        seed: seeds the rollout generator; DDP rank r > 0 uses `distributed.rank_seed(seed, r)`.
         val_prompts: held-out prompts for greedy validation, drawn once from `seed` + 1.
         steps_per_epoch: length of the train loader (an epoch is a bookkeeping unit here).
     """
@@ -133,10 +134,10 @@ class RolloutDataModule(L.LightningDataModule):
         return self.task.can_stop
 
     def attach_policy(self, policy: GRUPolicy, rank: int = 0) -> None:
-        """Hand over the live policy; each rank samples its own rollouts from `seed + rank`."""
+        """Hand over the live policy; each rank samples its own rollouts from `rank_seed(seed, rank)`."""
         self.policy = policy
         if rank:
-            self.generator.manual_seed(self.seed + rank)
+            self.generator.manual_seed(rank_seed(self.seed, rank))
 
     def next_rollout(self) -> Rollout:
         if self.policy is None:
@@ -158,7 +159,9 @@ class RolloutDataModule(L.LightningDataModule):
         return DataLoader(self.val_prompts(), batch_size=256, collate_fn=list)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.get_state()}
+        # Every rank's generator (a collective: Lightning dumps checkpoints on all ranks).
+        return {"generators": gather_generator_states(self.generator)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.generator.set_state(state_dict["generator"])
+        states = state_dict["generators"] if "generators" in state_dict else [state_dict["generator"]]
+        restore_generator_state(self.generator, states, self.seed)

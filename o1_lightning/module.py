@@ -110,7 +110,7 @@ class PolicyModule(L.LightningModule):
                 on_step=True,
                 on_epoch=False,
             )
-        self.log("train/loss", loss, on_step=True, on_epoch=False)
+        self.log("train/loss", loss, on_step=True, on_epoch=False, sync_dist=True)  # mean over DDP ranks
         every = self.hparams.log_samples_every_n_steps
         if every and self.global_step % every == 0:
             self.log_samples(rollout)
