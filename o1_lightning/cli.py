@@ -12,6 +12,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from o1_lightning.data import RolloutDataModule
 from o1_lightning.errors import O1Error
+from o1_lightning.guards import check_same_task
 from o1_lightning.module import PolicyModule
 
 
@@ -60,6 +61,9 @@ class O1CLI(LightningCLI):
             raise O1Error(
                 f"checkpoint vocab {saved_vocab!r} does not match this task's vocab {self.datamodule.vocab!r}"
             )
+        saved_task = checkpoint.get(type(self.datamodule).__qualname__, {}).get("task")
+        if saved_task is not None:
+            check_same_task(saved_task, self.datamodule.task, self.config[self.config.subcommand].ckpt_path)
 
 
 def main(args: list[str] | None = None) -> None:

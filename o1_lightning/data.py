@@ -11,6 +11,7 @@ from torch.utils.data import DataLoader, IterableDataset
 
 from o1_lightning.distributed import gather_generator_states, rank_seed, restore_generator_state
 from o1_lightning.errors import O1Error
+from o1_lightning.guards import task_identity
 from o1_lightning.policy import GRUPolicy
 from o1_lightning.rewards import RewardFunction
 from o1_lightning.rollout import Rollout, decode_completions, join_sequences, sample
@@ -159,8 +160,8 @@ class RolloutDataModule(L.LightningDataModule):
         return DataLoader(self.val_prompts(), batch_size=256, collate_fn=list)
 
     def state_dict(self) -> dict[str, Any]:
-        # Every rank's generator (a collective: Lightning dumps checkpoints on all ranks).
-        return {"generators": gather_generator_states(self.generator)}
+        # Every rank's generator (a collective: Lightning dumps checkpoints on all ranks), and the task's identity.
+        return {"generators": gather_generator_states(self.generator), "task": task_identity(self.task)}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         states = state_dict["generators"] if "generators" in state_dict else [state_dict["generator"]]
