@@ -12,7 +12,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from o1_lightning.data import RolloutDataModule
 from o1_lightning.errors import O1Error
-from o1_lightning.guards import check_same_task
+from o1_lightning.guards import NonFiniteGuard, check_same_task
 from o1_lightning.module import PolicyModule
 
 
@@ -44,6 +44,7 @@ class O1CLI(LightningCLI):
         parser.link_arguments("data.vocab", "model.vocab", apply_on="instantiate")
         parser.link_arguments("data.max_length", "model.max_length", apply_on="instantiate")
         parser.link_arguments("data.can_stop", "model.can_stop", apply_on="instantiate")
+        parser.add_lightning_class_args(NonFiniteGuard, "guard")  # always on; `--guard.max_skipped_steps_in_a_row`
 
     def _parse_ckpt_path(self) -> None:
         subcommand = self.config.get("subcommand")
