@@ -5,9 +5,11 @@ from __future__ import annotations
 import pickle
 import sys
 import zipfile
+from argparse import ArgumentError
 from pathlib import Path
 
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from o1_lightning.data import RolloutDataModule
@@ -74,8 +76,10 @@ def main(args: list[str] | None = None) -> None:
             PolicyModule,
             RolloutDataModule,
             save_config_kwargs={"overwrite": True},
+            parser_kwargs={"exit_on_error": False},  # parse errors raise ArgumentError instead of printing usage
             args=args,
         )
-    except O1Error as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (O1Error, ArgumentError, MisconfigurationException) as err:
+        message = " ".join(line.strip() for line in str(err).splitlines())  # jsonargparse nests its messages
+        print(f"error: {message}", file=sys.stderr)
         sys.exit(2)
