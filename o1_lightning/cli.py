@@ -5,13 +5,16 @@ from __future__ import annotations
 import pickle
 import sys
 import zipfile
+from argparse import ArgumentError
 from pathlib import Path
 
 import torch
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from o1_lightning.data import RolloutDataModule
 from o1_lightning.errors import O1Error
+from o1_lightning.guards import NonFiniteGuard, check_same_task
 from o1_lightning.module import PolicyModule
 from o1_lightning.predict import SearchPredictor
 from o1_lightning.sweep import SearchSweep
@@ -47,6 +50,7 @@ class O1CLI(LightningCLI):
         parser.link_arguments("data.vocab", "model.vocab", apply_on="instantiate")
         parser.link_arguments("data.max_length", "model.max_length", apply_on="instantiate")
         parser.link_arguments("data.can_stop", "model.can_stop", apply_on="instantiate")
+        parser.add_lightning_class_args(NonFiniteGuard, "guard")  # always on; `--guard.max_skipped_steps_in_a_row`
 
     def _parse_ckpt_path(self) -> None:
         subcommand = self.config.get("subcommand")
@@ -64,6 +68,9 @@ class O1CLI(LightningCLI):
             raise O1Error(
                 f"checkpoint vocab {saved_vocab!r} does not match this task's vocab {self.datamodule.vocab!r}"
             )
+        saved_task = checkpoint.get(type(self.datamodule).__qualname__, {}).get("task")
+        if saved_task is not None:
+            check_same_task(saved_task, self.datamodule.task, self.config[self.config.subcommand].ckpt_path)
 
 
 def main(args: list[str] | None = None) -> None:
@@ -73,8 +80,10 @@ def main(args: list[str] | None = None) -> None:
             PolicyModule,
             RolloutDataModule,
             save_config_kwargs={"overwrite": True},
+            parser_kwargs={"exit_on_error": False},  # parse errors raise ArgumentError instead of printing usage
             args=args,
         )
-    except O1Error as err:
-        print(f"error: {err}", file=sys.stderr)
+    except (O1Error, ArgumentError, MisconfigurationException) as err:
+        message = " ".join(line.strip() for line in str(err).splitlines())  # jsonargparse nests its messages
+        print(f"error: {message}", file=sys.stderr)
         sys.exit(2)

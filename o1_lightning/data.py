@@ -11,7 +11,9 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from o1_lightning.buffer import SolutionBuffer
+from o1_lightning.distributed import gather_generator_states, rank_seed, restore_generator_state
 from o1_lightning.errors import O1Error
+from o1_lightning.guards import task_identity
 from o1_lightning.policy import GRUPolicy
 from o1_lightning.rewards import RewardFunction
 from o1_lightning.rollout import Rollout, decode_completions, encode_demonstrations, join_sequences, sample
@@ -88,7 +90,7 @@ class RolloutDataModule(L.LightningDataModule):
         group_size: completions sampled per prompt (for leave-one-out and group baselines).
         reward: reward names joined by '+', from outcome, process and shaping.
         gamma: discount of returns (shared with shaping).
-        seed: seeds the rollout generator; each DDP rank adds its rank.
+        seed: seeds the rollout generator; DDP rank r > 0 uses `distributed.rank_seed(seed, r)`.
         val_prompts: held-out prompts for greedy validation, drawn once from `seed` + 1.
         steps_per_epoch: length of the train loader (an epoch is a bookkeeping unit here).
         test_prompts: held-out prompts for `test` (the search sweep), drawn once from `seed` + 2.
@@ -159,10 +161,10 @@ class RolloutDataModule(L.LightningDataModule):
         return self.task.can_stop
 
     def attach_policy(self, policy: GRUPolicy, rank: int = 0) -> None:
-        """Hand over the live policy; each rank samples its own rollouts from `seed + rank`."""
+        """Hand over the live policy; each rank samples its own rollouts from `rank_seed(seed, rank)`."""
         self.policy = policy
         if rank:
-            self.generator.manual_seed(self.seed + rank)
+            self.generator.manual_seed(rank_seed(self.seed, rank))
 
     @staticmethod
     def read_predict_prompts(task: Task, prompts: list[str] | None, path: str | None) -> list[str]:
@@ -217,9 +219,16 @@ class RolloutDataModule(L.LightningDataModule):
         return DataLoader(self.predict_prompts, batch_size=256, collate_fn=list)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"generator": self.generator.get_state(), "buffer": self.buffer.state_dict()}
+        # Every rank's generator (a collective: Lightning dumps checkpoints on all ranks), the task's identity and
+        # the search buffer (equal on every rank: SearchRefresh adds every rank's solutions everywhere).
+        return {
+            "generators": gather_generator_states(self.generator),
+            "task": task_identity(self.task),
+            "buffer": self.buffer.state_dict(),
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.generator.set_state(state_dict["generator"])
+        states = state_dict["generators"] if "generators" in state_dict else [state_dict["generator"]]
+        restore_generator_state(self.generator, states, self.seed)
         if "buffer" in state_dict:
             self.buffer.load_state_dict(state_dict["buffer"])

@@ -50,6 +50,11 @@ class PolicyModule(L.LightningModule):
             raise O1Error(f"unknown baseline {baseline!r}; allowed: {', '.join(adv.BASELINES)}")
         if normalize not in adv.NORMALIZATIONS:
             raise O1Error(f"unknown normalize {normalize!r}; allowed: {', '.join(adv.NORMALIZATIONS)}")
+        for name, size in (("embedding_dim", embedding_dim), ("hidden_size", hidden_size), ("num_layers", num_layers)):
+            if size < 1:
+                raise O1Error(f"model.{name} must be at least 1, got {size}")
+        if not lr > 0:
+            raise O1Error(f"model.lr must be positive, got {lr}")
         self.save_hyperparameters()
         self.tokenizer = CharTokenizer(vocab)
         self.policy = GRUPolicy(self.tokenizer.size, embedding_dim, hidden_size, num_layers, can_stop=can_stop)
@@ -117,7 +122,7 @@ class PolicyModule(L.LightningModule):
                 on_step=True,
                 on_epoch=False,
             )
-        self.log("train/loss", loss, on_step=True, on_epoch=False)
+        self.log("train/loss", loss, on_step=True, on_epoch=False, sync_dist=True)  # mean over DDP ranks
         every = self.hparams.log_samples_every_n_steps
         if every and self.global_step % every == 0:
             self.log_samples(rollout)

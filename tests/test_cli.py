@@ -45,6 +45,19 @@ BAD_INPUTS = [
     (["--data.reward", "bonus"], "unknown reward 'bonus'"),
     (["--model.baseline", "critic"], "unknown baseline 'critic'"),
     (["--ckpt_path", "missing.ckpt"], "'missing.ckpt' does not exist"),
+    (["--ckpt_path", "."], "checkpoint '.' does not exist or is not a file"),
+    (["--data.task.class_path", "o1_lightning.tasks.Nope"], "class_path 'o1_lightning.tasks.Nope'"),
+    (["--data.task.init_args.vocab", "aab"], "task vocab 'aab' repeats a character"),
+    (["--data.val_prompts", "0"], "data.val_prompts and data.steps_per_epoch must be at least 1, got 0"),
+    (["--data.batch_size", "abc"], "key \"data.batch_size\": Expected a <class 'int'>. Got value: abc"),
+    (["--data.nonsense", "3"], "unrecognized arguments: --data.nonsense 3"),
+    (["--config", "missing.yaml"], "missing.yaml'"),  # "File does not exist: '/absolute/path/missing.yaml'"
+    (["--config", "broken.yaml"], "Problems parsing config"),
+    (["--config", "unknown_key.yaml"], "does not accept option 'data.nonsense'"),
+    (["--model.hidden_size", "0"], "model.hidden_size must be at least 1, got 0"),
+    (["--model.lr", "-1"], "model.lr must be positive, got -1.0"),
+    (["--trainer.max_steps", "-5"], "non-negative integer or -1 (infinite steps). You passed in -5"),
+    (["--guard.max_skipped_steps_in_a_row", "0"], "guard.max_skipped_steps_in_a_row must be at least 1, got 0"),
 ]
 
 
@@ -53,6 +66,8 @@ def test_bad_input_is_one_line_and_touches_nothing(args, message, in_tmp, capsys
     checkpoint = in_tmp / "checkpoints/debug/last.ckpt"
     checkpoint.parent.mkdir(parents=True)
     checkpoint.write_bytes(b"an earlier run's checkpoint")
+    (in_tmp / "broken.yaml").write_text("data: [unclosed\n")
+    (in_tmp / "unknown_key.yaml").write_text("data:\n  nonsense: 3\n")
     assert run_cli("fit", "--config", DEBUG, *args) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0]

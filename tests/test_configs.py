@@ -1,4 +1,5 @@
 import pytest
+import torch
 from lightning.pytorch.cli import LightningCLI
 
 from o1_lightning.cli import O1CLI
@@ -6,6 +7,7 @@ from o1_lightning.data import RolloutDataModule
 from o1_lightning.module import PolicyModule
 
 from .conftest import CONFIGS
+from .helpers import run_cli
 
 
 @pytest.mark.parametrize("config", sorted(CONFIGS.glob("*.yaml")), ids=lambda path: path.name)
@@ -19,3 +21,11 @@ def test_target_is_changed_from_the_command_line(in_tmp):
     args = ["--config", str(CONFIGS / "hello.yaml"), "--data.task.init_args.target", "good day"]
     cli = O1CLI(PolicyModule, RolloutDataModule, args=args, run=False)
     assert cli.datamodule.task.target == "good day" and cli.model.hparams.max_length == 8
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS.glob("*.yaml")), ids=lambda path: path.name)
+def test_every_config_writes_a_checkpoint_of_plain_types(config, in_tmp):
+    assert run_cli("fit", "--config", str(config), "--trainer.max_steps", "1") == 0
+    (last,) = in_tmp.glob("checkpoints/**/last.ckpt")
+    checkpoint = torch.load(last, weights_only=True)  # raises on anything beyond tensors and plain types
+    assert checkpoint["RolloutDataModule"]["task"]["vocab"] == checkpoint["hyper_parameters"]["vocab"]

@@ -1,0 +1,57 @@
+"""Per-rank rollout streams under DDP: how each rank is seeded, and how a checkpoint holds every rank's state.
+
+Lightning does not shard an IterableDataset, so each rank draws its own rollouts from its own generator. The
+datamodule's state is written to a checkpoint by rank 0 only, so it gathers every rank's generator state
+first (a collective: Lightning dumps checkpoints on every rank) and, on resume, each rank picks its own.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.distributed as dist
+from lightning.pytorch.utilities import rank_zero_warn
+
+# Rank r > 0 samples from seed + r * RANK_SEED_STRIDE. Not seed + r: rank 1 would then replay the stream that
+# draws the held-out validation prompts (seed + 1) and train on them in its first batch.
+RANK_SEED_STRIDE = 1_000_000
+
+
+def rank_and_world_size() -> tuple[int, int]:
+    """(global rank, world size) of this process; (0, 1) outside torch.distributed."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def rank_seed(seed: int, rank: int) -> int:
+    """The seed of rank `rank`'s rollout generator; rank 0 keeps `seed`, so a one-process run is unchanged."""
+    return seed + RANK_SEED_STRIDE * rank
+
+
+def gather_generator_states(generator: torch.Generator) -> list[torch.Tensor]:
+    """Every rank's generator state, indexed by rank. Collective: call it on all ranks at once."""
+    state = generator.get_state()
+    if not (dist.is_available() and dist.is_initialized()):
+        return [state]
+    states: list[torch.Tensor | None] = [None] * dist.get_world_size()
+    dist.all_gather_object(states, state)
+    return [s.cpu() for s in states]
+
+
+def restore_generator_state(generator: torch.Generator, states: list[torch.Tensor], seed: int) -> None:
+    """Set this rank's generator from a checkpoint's per-rank states.
+
+    Resuming on another number of ranks is allowed (exact continuation is not possible then anyway): rank r
+    continues saved stream r when the checkpoint has one, and a rank beyond the checkpoint starts its own
+    fresh stream from `rank_seed(seed, r)`, which no saved rank has used.
+    """
+    rank, world_size = rank_and_world_size()
+    if len(states) != world_size:
+        rank_zero_warn(
+            f"the checkpoint holds the rollout generators of {len(states)} rank(s) and this run has {world_size}: "
+            f"ranks below {min(len(states), world_size)} continue their saved streams, any others start fresh"
+        )
+    if rank < len(states):
+        generator.set_state(states[rank])
+    else:
+        generator.manual_seed(rank_seed(seed, rank))

@@ -1,0 +1,93 @@
+"""DDP on the CPU: ranks sample different rollouts, metrics are averaged over ranks, one set of files is written,
+and a checkpoint holds every rank's generator so that each rank resumes its own stream."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from o1_lightning import distributed
+from o1_lightning.data import RolloutDataModule
+from o1_lightning.tasks import AdditionTask
+
+from .conftest import CONFIGS, REPO
+from .ddp_probe import fingerprint
+from .helpers import scalars
+
+
+def ddp_fit(folder, *args: str) -> list[list[dict]]:
+    """Run `train.py fit` of the debug config on 2 CPU ranks; return each rank's probe records of this run."""
+    command = [
+        sys.executable, str(REPO / "train.py"), "fit", "--config", str(CONFIGS / "debug.yaml"),
+        "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu",
+        "--trainer.val_check_interval", "3", "--trainer.callbacks+=tests.ddp_probe.RolloutProbe", *args,
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("MASTER_PORT", None)  # Lightning picks a free port
+    for probe in folder.glob("probe_rank*.jsonl"):
+        probe.unlink()
+    done = subprocess.run(command, cwd=folder, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return [[json.loads(line) for line in open(folder / f"probe_rank{rank}.jsonl")] for rank in (0, 1)]
+
+
+def test_two_rank_ddp_samples_per_rank_writes_once_and_resumes_each_rank(in_tmp):
+    starts, *steps = zip(*ddp_fit(in_tmp, "--trainer.max_steps", "6"))
+    assert [a["step"] for a, b in steps] == [b["step"] for a, b in steps] == list(range(6))
+    assert starts[0]["generator"] != starts[1]["generator"]  # each rank samples its own rollouts
+    assert all(a["completions"] != b["completions"] for a, b in steps)
+    logs = in_tmp / "lightning_logs"
+    reward, loss = scalars(logs, "train/reward"), scalars(logs, "train/loss")
+    for a, b in steps:  # what is logged is the mean over both ranks (equal batch sizes)
+        assert reward[a["step"]] == pytest.approx((a["reward"] + b["reward"]) / 2, abs=1e-5)
+        assert loss[a["step"]] == pytest.approx((a["loss"] + b["loss"]) / 2, abs=1e-5)
+    assert sorted(scalars(logs, "val/accuracy")) == [2, 5]
+    assert [p.name for p in logs.iterdir()] == ["version_0"]
+    assert [p.name for p in (in_tmp / "checkpoints/debug").iterdir()] == ["last.ckpt"]
+    checkpoint = torch.load(in_tmp / "checkpoints/debug/last.ckpt", weights_only=True)
+    generators = checkpoint["RolloutDataModule"]["generators"]
+    assert checkpoint["global_step"] == 6 and len(generators) == 2 and not torch.equal(*generators)
+
+    resume = ["--ckpt_path", "checkpoints/debug/last.ckpt", "--trainer.max_steps", "8"]
+    starts = [records[0] for records in ddp_fit(in_tmp, *resume)]
+    assert [start["start"] for start in starts] == [6, 6]
+    assert [start["generator"] for start in starts] == [fingerprint(state) for state in generators]
+    assert torch.load(in_tmp / "checkpoints/debug/last.ckpt", weights_only=True)["global_step"] == 8
+
+
+def make_datamodule(seed: int = 0) -> RolloutDataModule:
+    return RolloutDataModule(AdditionTask(), batch_size=8, group_size=1, seed=seed, val_prompts=8)
+
+
+def test_no_rank_replays_the_validation_prompts():
+    datamodule = make_datamodule()
+    validation = datamodule.val_prompts()
+    for rank in range(4):
+        generator = torch.Generator().manual_seed(distributed.rank_seed(datamodule.seed, rank))
+        assert datamodule.task.sample_prompts(8, generator) != validation
+    assert distributed.rank_seed(7, 0) == 7  # a one-process run keeps its seed
+
+
+@pytest.mark.parametrize("world_size", [1, 2, 3])
+def test_each_rank_resumes_its_own_stream_on_any_number_of_ranks(world_size, monkeypatch):
+    saved = [torch.Generator().manual_seed(100 + r).get_state() for r in range(2)]
+    for rank in range(world_size):
+        monkeypatch.setattr(distributed, "rank_and_world_size", lambda rank=rank: (rank, world_size))
+        datamodule = make_datamodule()
+        if world_size == 2:
+            datamodule.load_state_dict({"generators": saved})
+        else:
+            with pytest.warns(UserWarning, match=f"generators of 2 rank\\(s\\) and this run has {world_size}"):
+                datamodule.load_state_dict({"generators": saved})
+        fresh = torch.Generator().manual_seed(distributed.rank_seed(0, rank)).get_state()
+        assert torch.equal(datamodule.generator.get_state(), saved[rank] if rank < 2 else fresh)
+
+
+def test_checkpoint_of_the_single_generator_format_still_loads():
+    state = torch.Generator().manual_seed(5).get_state()
+    datamodule = make_datamodule()
+    datamodule.load_state_dict({"generator": state})
+    assert torch.equal(datamodule.generator.get_state(), state)
