@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -25,6 +26,7 @@ class SearchPredictor(Callback):
         budget_multiplier: the budget as a multiple of one full answer (the task's max_length token-steps).
         scorer: outcome / process (ORACLES: they read the answer), logprob (the policy's own), or none.
         output: a .jsonl file to write the solutions to (not written when unset).
+        options: the method's own options (e.g. beam `width`, `expansions`; mcts `simulations`, `c_puct`).
         seed: seeds the search's random draws.
     """
 
@@ -34,6 +36,7 @@ class SearchPredictor(Callback):
         budget_multiplier: int = 1,
         scorer: str = "logprob",
         output: str | None = None,
+        options: dict[str, Any] | None = None,
         seed: int = 0,
     ) -> None:
         if method not in SEARCH_METHODS:
@@ -42,6 +45,7 @@ class SearchPredictor(Callback):
             raise O1Error(f"search.budget_multiplier must be >= 1, got {budget_multiplier}")
         self.method, self.budget_multiplier, self.seed = method, budget_multiplier, seed
         self.scorer, self.output = check_scorer_name(scorer), output
+        self.options = options or {}
         self.solutions: list[dict] = []
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
@@ -53,7 +57,7 @@ class SearchPredictor(Callback):
         scorer = make_scorer(self.scorer, task, policy, tokenizer)
         budget = self.budget_multiplier * task.max_length
         generator = torch.Generator().manual_seed(self.seed)
-        results = run_search(self.method, policy, tokenizer, task, prompts, budget, scorer, generator)
+        results = run_search(self.method, policy, tokenizer, task, prompts, budget, scorer, generator, **self.options)
         return [
             {
                 "prompt": r.prompt,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 import lightning as L
 import torch
@@ -24,6 +25,7 @@ class SearchRefresh(Callback):
         every_n_steps: how often to search (in updates).
         method, budget_multiplier, scorer: the search (budget = multiplier x the task's max_length token-steps).
         num_prompts: fresh prompts per refresh and rank.
+        options: the search method's own options (e.g. beam `width`, `expansions`; mcts `simulations`).
         seed: seeds this callback's own generator (saved in checkpoints), kept apart from the rollouts'.
     """
 
@@ -34,6 +36,7 @@ class SearchRefresh(Callback):
         budget_multiplier: int = 8,
         scorer: str = "outcome",
         num_prompts: int = 32,
+        options: dict[str, Any] | None = None,
         seed: int = 1234,
     ) -> None:
         if method not in SEARCH_METHODS:
@@ -45,6 +48,7 @@ class SearchRefresh(Callback):
             )
         self.every_n_steps, self.method, self.budget_multiplier = every_n_steps, method, budget_multiplier
         self.scorer, self.num_prompts, self.seed = check_scorer_name(scorer), num_prompts, seed
+        self.options = options or {}
         self.generator = torch.Generator().manual_seed(seed)
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
@@ -60,7 +64,7 @@ class SearchRefresh(Callback):
         start = time.perf_counter()
         results = run_search(
             self.method, pl_module.policy, pl_module.tokenizer, task, prompts,
-            self.budget_multiplier * task.max_length, scorer, self.generator,
+            self.budget_multiplier * task.max_length, scorer, self.generator, **self.options,
         )  # fmt: skip
         seconds = time.perf_counter() - start
         solved = [(r.prompt, r.completion) for r in results if task.outcome(r.prompt, r.completion)]

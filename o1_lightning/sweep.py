@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 import torch
@@ -42,6 +43,7 @@ def sweep(
     budgets: list[int],
     scorers: dict[str, str],
     seed: int = 0,
+    options: dict[str, dict[str, Any]] | None = None,
 ) -> list[SweepRow]:
     """Run each method at each budget (token-steps per problem) and verify its answers with the task."""
     rows = []
@@ -49,7 +51,8 @@ def sweep(
         scorer = make_scorer(scorers.get(method, DEFAULT_SCORERS[method]), task, policy, tokenizer)
         for budget in budgets:
             generator = torch.Generator().manual_seed(seed)
-            results = run_search(method, policy, tokenizer, task, prompts, budget, scorer, generator)
+            method_options = (options or {}).get(method, {})
+            results = run_search(method, policy, tokenizer, task, prompts, budget, scorer, generator, **method_options)
             correct = [task.outcome(r.prompt, r.completion) for r in results]
             rows.append(
                 SweepRow(
@@ -114,6 +117,7 @@ class SearchSweep(Callback):
         scorers: scorer per method (outcome and process are oracles; logprob is the policy's own; none).
         repeats: solve each test prompt this many times with independent draws, so that accuracy estimates a
             success rate even for a task with one prompt (the target task).
+        options: per-method options, e.g. {beam: {expansions: 4}, mcts: {c_puct: 2.0}}.
         seed: seeds the search's random draws.
     """
 
@@ -123,6 +127,7 @@ class SearchSweep(Callback):
         budget_multipliers: list[int] = [1, 4, 16, 64],  # noqa: B006
         scorers: dict[str, str] | None = None,
         repeats: int = 1,
+        options: dict[str, dict[str, Any]] | None = None,
         seed: int = 0,
     ) -> None:
         unknown = [m for m in methods if m not in SEARCH_METHODS]
@@ -135,7 +140,7 @@ class SearchSweep(Callback):
         if repeats < 1:
             raise O1Error(f"sweep.repeats must be >= 1, got {repeats}")
         self.methods, self.budget_multipliers, self.seed = methods, sorted(budget_multipliers), seed
-        self.repeats = repeats
+        self.repeats, self.options = repeats, options or {}
         self.scorers = {m: check_scorer_name(s) for m, s in {**DEFAULT_SCORERS, **(scorers or {})}.items()}
         self.prompts: list[str] = []
 
@@ -149,9 +154,8 @@ class SearchSweep(Callback):
         task = pl_module.task
         budgets = [m * task.max_length for m in self.budget_multipliers]
         prompts = [prompt for prompt in self.prompts for _ in range(self.repeats)]
-        rows = sweep(
-            pl_module.policy, pl_module.tokenizer, task, prompts, self.methods, budgets, self.scorers, self.seed
-        )
+        policy, tokenizer = pl_module.policy, pl_module.tokenizer
+        rows = sweep(policy, tokenizer, task, prompts, self.methods, budgets, self.scorers, self.seed, self.options)
         for row in rows:
             for logger in trainer.loggers:
                 logger.log_metrics({f"test/{row.method}/accuracy": row.accuracy}, step=row.budget)
