@@ -19,21 +19,20 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from o1_lightning.cli import main as cli_main
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "long_target.yaml"
-REFRESH = """
+NO_REFRESH = """
 trainer:
   callbacks:
     - class_path: lightning.pytorch.callbacks.EarlyStopping
       init_args: {monitor: val/accuracy, mode: max, stopping_threshold: 0.999, patience: 1000000}
-    - class_path: o1_lightning.refresh.SearchRefresh
-      init_args: {every_n_steps: 5, method: beam, scorer: process, budget_multiplier: 16, num_prompts: 4}
 data:
-  buffer_batch_size: 16
+  buffer_batch_size: 0
 """
-VARIANTS = {
-    "outcome": ["--data.reward", "outcome", "--data.gamma", "0.99"],
-    "outcome+shaping": ["--data.reward", "outcome+shaping", "--data.gamma", "0.99", "--data.shaping_scale", "0.1"],
-    "process": [],
-    "process+search_refresh": ["REFRESH"],
+VARIANTS = {  # overrides of configs/long_target.yaml; "NO_REFRESH" drops its search-data refresh
+    "outcome": ["NO_REFRESH", "--data.reward", "outcome", "--data.gamma", "0.99"],
+    "outcome+shaping": ["NO_REFRESH", "--data.reward", "outcome+shaping", "--data.gamma", "0.99"],
+    "process": ["NO_REFRESH"],
+    "process, entropy 0.05": ["NO_REFRESH", "--model.entropy_coef", "0.05"],
+    "process+search_refresh": [],
 }
 
 
@@ -49,9 +48,9 @@ def scalars(root: Path, tag: str) -> dict[int, float]:
 
 def run_variant(name: str, overrides: list[str], target: str, max_updates: int, root: Path) -> dict:
     args = ["fit", "--config", str(CONFIG), "--data.task.init_args.target", target]
-    if overrides == ["REFRESH"]:
-        (root / "refresh.yaml").write_text(REFRESH)
-        overrides = ["--config", str(root / "refresh.yaml")]
+    if overrides[:1] == ["NO_REFRESH"]:
+        (root / "no_refresh.yaml").write_text(NO_REFRESH)
+        overrides = ["--config", str(root / "no_refresh.yaml"), *overrides[1:]]
     args += [*overrides, "--trainer.max_steps", str(max_updates), "--trainer.default_root_dir", str(root)]
     args += ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
     start = time.perf_counter()

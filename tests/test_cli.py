@@ -37,6 +37,7 @@ def test_resumed_run_continues_the_same_curve(in_tmp):
 
 
 BAD_INPUTS = [
+    (["--torch_threads", "-1"], "torch_threads must be >= 0"),
     (["--data.task.init_args.target", "Hello!"], "outside the vocab"),
     (["--data.task.init_args.target", ""], "target is empty"),
     (["--data.batch_size", "0"], "data.batch_size must be at least 1, got 0"),
