@@ -101,7 +101,7 @@ class NonFiniteGuard(L.Callback):
             self.skip(pl_module, optimizer)
         else:
             self.in_a_row = 0
-        pl_module.log("train/skipped_steps", float(self.skipped_steps), on_step=True, on_epoch=False)
+        pl_module.log("train/skipped_steps", float(self.skipped_steps), on_step=True, on_epoch=False, batch_size=1)
         if self.in_a_row >= self.max_skipped_steps_in_a_row:
             raise O1Error(
                 f"{self.in_a_row} training steps in a row (up to step {trainer.global_step}) had non-finite "

@@ -66,6 +66,12 @@ class PolicyModule(L.LightningModule):
         self.val_accuracy = MeanMetric()
         self.val_step_accuracy = MeanMetric()
 
+    def transfer_batch_to_device(self, batch, device: torch.device, dataloader_idx: int):
+        """A Rollout is sampled on the policy's device already; Lightning's generic transfer would deep-copy it."""
+        if isinstance(batch, Rollout):
+            return batch
+        return super().transfer_batch_to_device(batch, device, dataloader_idx)
+
     def setup(self, stage: str) -> None:
         datamodule = self.trainer.datamodule
         if datamodule is not None:
@@ -102,9 +108,18 @@ class PolicyModule(L.LightningModule):
             demo_log_probs, _ = log_probs_and_entropy(demo_logits, rollout.demo_tokens[:, 1:])
             demo_loss = imitation_loss(demo_log_probs, rollout.demo_mask)
             loss = loss + rollout.demo_weight * demo_loss
-            self.log("train/imitation_loss", demo_loss.detach(), on_step=True, on_epoch=False)
-        self.log_rollout(rollout, mean_entropy.detach(), loss.detach())
+            if self.logging_this_step():
+                self.log("train/imitation_loss", demo_loss.detach(), on_step=True, on_epoch=False, batch_size=1)
+        if self.logging_this_step():
+            self.log_rollout(rollout, mean_entropy.detach(), loss.detach())
         return loss
+
+    def logging_this_step(self) -> bool:
+        """Whether Lightning writes this step's logs (every `log_every_n_steps`); each `self.log` call costs ~1 ms,
+        which is most of Lightning's per-step overhead for a batch this small, so we log only when it is written."""
+        if self._trainer is None:
+            return False
+        return self.trainer._logger_connector.should_update_logs
 
     def log_rollout(self, rollout: Rollout, mean_entropy: torch.Tensor, loss: torch.Tensor) -> None:
         values = {
@@ -121,8 +136,9 @@ class PolicyModule(L.LightningModule):
                 prog_bar=name in ("reward", "success"),
                 on_step=True,
                 on_epoch=False,
+                batch_size=1,  # given, so that Lightning does not search the batch for its size
             )
-        self.log("train/loss", loss, on_step=True, on_epoch=False, sync_dist=True)  # mean over DDP ranks
+        self.log("train/loss", loss, on_step=True, on_epoch=False, sync_dist=True, batch_size=1)  # mean over ranks
         every = self.hparams.log_samples_every_n_steps
         if every and self.global_step % every == 0:
             self.log_samples(rollout)
