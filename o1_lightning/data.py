@@ -9,12 +9,15 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from o1_lightning.demonstrations import make_demonstrations
 from o1_lightning.errors import O1Error
 from o1_lightning.policy import GRUPolicy
 from o1_lightning.rewards import RewardFunction
 from o1_lightning.rollout import Rollout, decode_completions, join_sequences, sample
 from o1_lightning.tasks import Task
 from o1_lightning.tokenizer import CharTokenizer
+
+SOURCES = ("rollouts", "demonstrations")
 
 
 def make_rollout(
@@ -84,6 +87,8 @@ class RolloutDataModule(L.LightningDataModule):
         seed: seeds the rollout generator; each DDP rank adds its rank.
         val_prompts: held-out prompts for greedy validation, drawn once from `seed` + 1.
         steps_per_epoch: length of the train loader (an epoch is a bookkeeping unit here).
+        source: what a train batch holds: `rollouts` sampled by the live policy (REINFORCE, PPO) or the task's
+            `demonstrations` (SFT: batch_size prompts each, group_size 1), both in the `Rollout` layout.
     """
 
     def __init__(
@@ -100,6 +105,7 @@ class RolloutDataModule(L.LightningDataModule):
         seed: int = 0,
         val_prompts: int = 64,
         steps_per_epoch: int = 1000,
+        source: str = "rollouts",
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -112,7 +118,12 @@ class RolloutDataModule(L.LightningDataModule):
             raise O1Error(
                 f"data.val_prompts and data.steps_per_epoch must be at least 1, got {val_prompts}, {steps_per_epoch}"
             )
+        if source not in SOURCES:
+            raise O1Error(f"unknown data.source {source!r}; allowed: {', '.join(SOURCES)}")
+        if source == "demonstrations" and group_size != 1:
+            raise O1Error(f"data.source demonstrations takes data.group_size 1 (one per prompt), got {group_size}")
         self.task = task
+        self.source = source
         self.tokenizer = CharTokenizer(task.vocab)
         self.reward_fn = RewardFunction(reward, correct_reward, mistake_penalty, process_reward, shaping_scale, gamma)
         self.batch_size, self.group_size, self.gamma = batch_size, group_size, gamma
@@ -139,6 +150,11 @@ class RolloutDataModule(L.LightningDataModule):
             self.generator.manual_seed(self.seed + rank)
 
     def next_rollout(self) -> Rollout:
+        if self.source == "demonstrations":
+            device = next(self.policy.parameters()).device if self.policy is not None else "cpu"
+            return make_demonstrations(
+                self.task, self.tokenizer, self.task.sample_prompts(self.batch_size, self.generator), device
+            )
         if self.policy is None:
             raise RuntimeError("attach_policy() must be called before sampling rollouts")
         prompts = self.task.sample_prompts(self.batch_size // self.group_size, self.generator)
