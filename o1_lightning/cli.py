@@ -12,6 +12,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from o1_lightning.data import RolloutDataModule
 from o1_lightning.errors import O1Error
+from o1_lightning.initialization import read_policy_weights
 from o1_lightning.module import PolicyModule
 
 
@@ -52,6 +53,7 @@ class O1CLI(LightningCLI):
         super()._parse_ckpt_path()
 
     def after_instantiate_classes(self) -> None:
+        self.check_init_from()
         checkpoint = getattr(self, "checkpoint", None)
         if checkpoint is None:
             return
@@ -60,6 +62,12 @@ class O1CLI(LightningCLI):
             raise O1Error(
                 f"checkpoint vocab {saved_vocab!r} does not match this task's vocab {self.datamodule.vocab!r}"
             )
+
+    def check_init_from(self) -> None:
+        """Refuse a bad --model.init_from before any folder is written (the module loads it when the fit starts)."""
+        init_from = self.model.hparams.get("init_from")
+        if init_from and self.config.get("subcommand") == "fit" and getattr(self, "checkpoint", None) is None:
+            read_policy_weights(init_from, self.datamodule.vocab, self.model.policy)
 
 
 def main(args: list[str] | None = None) -> None:
