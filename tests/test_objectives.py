@@ -73,6 +73,14 @@ def test_rl_resume_is_exact_and_does_not_reload_init_from(in_tmp):
         assert [resumed[step] for step in (2, 3)] == [full[step] for step in (2, 3)], tag
 
 
+def test_hello_ppo_solves_hello(in_tmp):
+    assert run_cli("fit", "--config", PPO, "--trainer.enable_progress_bar", "false") == 0
+    accuracy = scalars(in_tmp / "lightning_logs", "val/accuracy")
+    assert accuracy[max(accuracy)] == 1.0 and max(accuracy) < 15  # solved within 15 rollout batches
+    last = torch.load(in_tmp / "checkpoints/hello_ppo/last.ckpt", weights_only=True)
+    assert last["global_step"] == 16 * (max(accuracy) + 1)  # 4 epochs x 4 minibatches per rollout batch
+
+
 EVERY_4_STEPS = """
 trainer:
   callbacks:
