@@ -296,8 +296,8 @@ class PolicyModule(L.LightningModule):
     def ppo_step(self, rollout: Rollout) -> torch.Tensor:
         """ppo_epochs passes over one rollout batch in num_minibatches shuffled minibatches, one step each.
 
-        Advantages, value targets and the reference's log-probs are computed once, before the first step;
-        the ratio's denominator is the sampling policy's log-probs stored in the rollout.
+        Advantages and value targets are computed once, before the first step; the ratio's denominator is the
+        sampling policy's log-probs stored in the rollout.
         """
         optimizer = self.optimizers()
         mask = rollout.action_mask
