@@ -10,7 +10,7 @@ import torch
 
 from o1_lightning.errors import O1Error
 
-BASELINES = ("none", "moving_average", "rloo", "group")
+BASELINES = ("none", "moving_average", "rloo", "group", "gae")
 NORMALIZATIONS = ("none", "episode", "batch")
 
 
@@ -23,7 +23,8 @@ def discounted_returns(rewards: torch.Tensor, gamma: float) -> torch.Tensor:
 
 
 def masked_mean(values: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    return (values * mask).sum() / mask.sum().clamp(min=1)
+    """Mean over the mask; entries off it are dropped, not multiplied by 0 (a padding log-prob is -inf)."""
+    return torch.where(mask, values, torch.zeros_like(values)).sum() / mask.sum().clamp(min=1)
 
 
 def leave_one_out_baseline(returns: torch.Tensor, group_size: int) -> torch.Tensor:
@@ -81,3 +82,20 @@ def moving_average_advantages(returns: torch.Tensor, mask: torch.Tensor, average
     """G_t minus the running average return at the same completion position."""
     positions = completion_positions(mask).clamp(min=0)
     return (returns - average[positions]) * mask
+
+
+def gae(
+    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float, lam: float
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Generalised advantage estimation (Schulman et al. 2016): (advantages, returns = advantages + values).
+
+    Over each row's contiguous span of actions: delta_t = r_t + gamma * V_{t+1} - V_t, with V = 0 after an
+    episode's last action (every episode terminates: end token or max_length), and
+    A_t = sum_k (gamma * lam)^k delta_{t+k}, as one matmul (`discounted_returns`) instead of a loop over time.
+    Both are zero off the mask.
+    """
+    values = torch.where(mask, values, torch.zeros_like(values))  # (B, T)
+    next_values = torch.cat([values[:, 1:], torch.zeros_like(values[:, :1])], dim=1)  # V_{t+1}, 0 after the end
+    deltas = torch.where(mask, rewards + gamma * next_values - values, torch.zeros_like(values))
+    advantages = discounted_returns(deltas, gamma * lam) * mask
+    return advantages, advantages + values

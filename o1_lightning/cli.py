@@ -15,6 +15,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from o1_lightning.data import RolloutDataModule
 from o1_lightning.errors import O1Error
 from o1_lightning.guards import NonFiniteGuard, check_same_task
+from o1_lightning.initialization import read_policy_weights
 from o1_lightning.module import PolicyModule
 from o1_lightning.predict import SearchPredictor
 from o1_lightning.sweep import SearchSweep
@@ -75,6 +76,7 @@ class O1CLI(LightningCLI):
         super()._parse_ckpt_path()
 
     def after_instantiate_classes(self) -> None:
+        self.check_init_from()
         checkpoint = getattr(self, "checkpoint", None)
         if checkpoint is None:
             return
@@ -86,6 +88,12 @@ class O1CLI(LightningCLI):
         saved_task = checkpoint.get(type(self.datamodule).__qualname__, {}).get("task")
         if saved_task is not None:
             check_same_task(saved_task, self.datamodule.task, self.config[self.config.subcommand].ckpt_path)
+
+    def check_init_from(self) -> None:
+        """Refuse a bad --model.init_from before any folder is written (the module loads it when the fit starts)."""
+        init_from = self.model.hparams.get("init_from")
+        if init_from and self.config.get("subcommand") == "fit" and getattr(self, "checkpoint", None) is None:
+            read_policy_weights(init_from, self.datamodule.vocab, self.model.policy)
 
 
 def main(args: list[str] | None = None) -> None:

@@ -11,6 +11,7 @@ import torch
 from torch.utils.data import DataLoader, IterableDataset
 
 from o1_lightning.buffer import SolutionBuffer
+from o1_lightning.demonstrations import make_demonstrations
 from o1_lightning.distributed import gather_generator_states, rank_seed, restore_generator_state
 from o1_lightning.errors import O1Error
 from o1_lightning.guards import task_identity
@@ -19,6 +20,8 @@ from o1_lightning.rewards import RewardFunction
 from o1_lightning.rollout import Rollout, decode_completions, encode_demonstrations, join_sequences, sample
 from o1_lightning.tasks import Task
 from o1_lightning.tokenizer import PAD, SPECIALS, CharTokenizer
+
+SOURCES = ("rollouts", "demonstrations")
 
 
 def make_rollout(
@@ -98,6 +101,8 @@ class RolloutDataModule(L.LightningDataModule):
         buffer_size: capacity of the buffer of verified search solutions (filled by SearchRefresh).
         buffer_batch_size: solutions from the buffer imitated in each update (0: none).
         buffer_weight: weight of their log-likelihood term in the loss (expert iteration).
+        source: what a train batch holds: `rollouts` sampled by the live policy (REINFORCE, PPO) or the task's
+            `demonstrations` (SFT: batch_size prompts each, group_size 1), both in the `Rollout` layout.
     """
 
     def __init__(
@@ -120,6 +125,7 @@ class RolloutDataModule(L.LightningDataModule):
         buffer_size: int = 1024,
         buffer_batch_size: int = 0,
         buffer_weight: float = 1.0,
+        source: str = "rollouts",
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -136,7 +142,12 @@ class RolloutDataModule(L.LightningDataModule):
             raise O1Error(
                 f"data.buffer_size must be >= 1 and data.buffer_batch_size >= 0, got {buffer_size}, {buffer_batch_size}"
             )
+        if source not in SOURCES:
+            raise O1Error(f"unknown data.source {source!r}; allowed: {', '.join(SOURCES)}")
+        if source == "demonstrations" and group_size != 1:
+            raise O1Error(f"data.source demonstrations takes data.group_size 1 (one per prompt), got {group_size}")
         self.task = task
+        self.source = source
         self.num_test_prompts = test_prompts
         self.predict_prompts = self.read_predict_prompts(task, predict_prompts, predict_file)
         self.buffer = SolutionBuffer(buffer_size)
@@ -180,6 +191,11 @@ class RolloutDataModule(L.LightningDataModule):
         return prompts
 
     def next_rollout(self) -> Rollout:
+        if self.source == "demonstrations":
+            device = next(self.policy.parameters()).device if self.policy is not None else "cpu"
+            return make_demonstrations(
+                self.task, self.tokenizer, self.task.sample_prompts(self.batch_size, self.generator), device
+            )
         if self.policy is None:
             raise RuntimeError("attach_policy() must be called before sampling rollouts")
         prompts = self.task.sample_prompts(self.batch_size // self.group_size, self.generator)

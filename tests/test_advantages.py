@@ -68,3 +68,50 @@ def test_moving_average_baseline_per_position():
 def test_completion_positions_start_after_prompt():
     mask = torch.tensor([[False, True, True], [False, False, True]])
     assert adv.completion_positions(mask).tolist() == [[-1, 0, 1], [-1, -1, 0]]
+
+
+def gae_loop(rewards, values, mask, gamma, lam):
+    """CleanRL's backward loop over time, one row at a time: the slow reference for `gae`."""
+    advantages = torch.zeros_like(rewards)
+    for row in range(rewards.shape[0]):
+        last = 0.0
+        for t in reversed(range(rewards.shape[1])):
+            if not mask[row, t]:
+                continue
+            nonterminal = t + 1 < rewards.shape[1] and bool(mask[row, t + 1])
+            next_value = values[row, t + 1] if nonterminal else 0.0
+            delta = rewards[row, t] + gamma * next_value - values[row, t]
+            last = delta + gamma * lam * nonterminal * last
+            advantages[row, t] = last
+    return advantages, (advantages + values) * mask
+
+
+GAE_MASK = torch.tensor([[False, True, True, True, False]])  # a prompt transition, 3 actions, padding
+GAE_REWARDS = torch.tensor([[0.0, 0.0, 0.0, 1.0, 0.0]])
+GAE_VALUES = torch.tensor([[9.0, 0.5, 0.25, 1.0, 7.0]])  # off-mask values must not leak in
+
+
+def test_gae_by_hand():
+    advantages, returns = adv.gae(GAE_REWARDS, GAE_VALUES, GAE_MASK, gamma=0.5, lam=0.5)
+    # deltas: 0.5*0.25 - 0.5 = -0.375, 0.5*1.0 - 0.25 = 0.25, 1 - 1.0 = 0 (no value after the last action)
+    torch.testing.assert_close(advantages, torch.tensor([[0.0, -0.375 + 0.25 * 0.25, 0.25, 0.0, 0.0]]))
+    torch.testing.assert_close(returns, torch.tensor([[0.0, 0.1875, 0.5, 1.0, 0.0]]))
+
+
+def test_gae_extremes_are_td_and_monte_carlo():
+    td, _ = adv.gae(GAE_REWARDS, GAE_VALUES, GAE_MASK, gamma=0.5, lam=0.0)
+    torch.testing.assert_close(td, torch.tensor([[0.0, -0.375, 0.25, 0.0, 0.0]]))
+    _, monte_carlo = adv.gae(GAE_REWARDS, GAE_VALUES, GAE_MASK, gamma=0.5, lam=1.0)
+    torch.testing.assert_close(monte_carlo, adv.discounted_returns(GAE_REWARDS, 0.5) * GAE_MASK)
+
+
+def test_gae_matches_loop():
+    generator = torch.Generator().manual_seed(0)
+    rewards, values = torch.randn(6, 11, generator=generator), torch.randn(6, 11, generator=generator)
+    starts, lengths = [0, 2, 3, 1, 4, 0], [11, 5, 1, 9, 7, 3]  # prompts of various lengths, then the actions
+    mask = torch.zeros(6, 11, dtype=torch.bool)
+    for row, (start, length) in enumerate(zip(starts, lengths)):
+        mask[row, start : start + length] = True
+    rewards = rewards * mask
+    for advantage, expected in zip(adv.gae(rewards, values, mask, 0.9, 0.8), gae_loop(rewards, values, mask, 0.9, 0.8)):
+        torch.testing.assert_close(advantage, expected)
