@@ -25,6 +25,7 @@ from o1_lightning.reward_models import (
 )
 from o1_lightning.reward_models.cli import RewardModelCLI, main
 from o1_lightning.reward_models.data import RewardDataModule
+from o1_lightning.reward_models.fit import fit_reward_models, scorers_of
 from o1_lightning.reward_models.labels import countdown_can_finish
 from o1_lightning.rewards import RewardFunction
 from o1_lightning.search import run_search
@@ -309,8 +310,6 @@ def test_fit_from_the_command_line_gives_a_scorer(in_tmp):
         "mc_soft",
         "--data.mc_samples",
         "2",
-        "--model.hidden_size",
-        "16",
         "--trainer.max_epochs",
         "1",
         "--trainer.enable_progress_bar",
@@ -325,8 +324,35 @@ def test_fit_from_the_command_line_gives_a_scorer(in_tmp):
         RewardModelScorer.from_checkpoint(checkpoint, CountdownTask(4))
 
 
+def test_a_reward_model_starts_from_the_policy_weights():
+    tokenizer = CharTokenizer(AdditionTask.vocab)
+    torch.manual_seed(0)
+    policy = GRUPolicy(tokenizer.size, 8, 16)
+    model = RewardModel(tokenizer.size, 8, 16)
+    model.init_from_policy(policy)
+    torch.testing.assert_close(model.gru.weight_hh_l0, policy.gru.weight_hh_l0)
+    torch.testing.assert_close(model.embedding.weight, policy.embedding.weight)
+    with pytest.raises(O1Error, match="give the reward model the policy's embedding_dim, hidden_size"):
+        RewardModel(tokenizer.size, 8, 32).init_from_policy(policy)
+
+
 def test_bad_labels_are_refused_in_one_line(in_tmp, capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["fit", "--config", str(CONFIGS / "reward_model.yaml"), "--data.labels", "guess"])
     assert exit_.value.code == 2
     assert "unknown reward model labels 'guess'; allowed: exact, mc_soft, mc_hard" in capsys.readouterr().err
+
+
+def test_fit_reward_models_caches_what_it_trained(in_tmp):
+    task = AdditionTask(1, 1)
+    torch.manual_seed(0)
+    policy = GRUPolicy(CharTokenizer(task.vocab).size, 8, 16).eval()
+    options = {"num_prompts": 4, "samples_per_prompt": 2, "epochs": 1, "hidden_size": 16, "init_from_policy": False}
+    first = fit_reward_models(task, policy, cache_dir=in_tmp / "rm", cache_key="tiny", **options)
+    assert sorted(p.name.split("_")[1] for p in (in_tmp / "rm").iterdir()) == ["outcome", "process"]
+    again = fit_reward_models(task, policy, cache_dir=in_tmp / "rm", cache_key="tiny", **options)
+    for kind in ("outcome", "process"):
+        torch.testing.assert_close(again[kind][0].head.weight, first[kind][0].head.weight)
+        assert again[kind][1] == first[kind][1] and "val/rm_accuracy" in first[kind][1]
+    scorers = scorers_of(task, first, reduce="prod", suffix="_tiny")
+    assert scorers["outcome"].name == "orm_tiny" and scorers["process"].name == "prm_prod_tiny"

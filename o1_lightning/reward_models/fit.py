@@ -15,6 +15,8 @@ from o1_lightning.reward_models.scorer import RewardModelScorer
 from o1_lightning.tasks.base import Task
 from o1_lightning.tokenizer import CharTokenizer
 
+Fitted = dict[str, tuple[RewardModel, dict[str, float]]]
+
 
 def fit_reward_models(
     task: Task,
@@ -22,29 +24,30 @@ def fit_reward_models(
     kinds: tuple[str, ...] = ("outcome", "process"),
     labels: str = "exact",
     mc_samples: int = 4,
-    num_prompts: int = 1024,
+    num_prompts: int = 8192,
     samples_per_prompt: int = 4,
-    epochs: int = 8,
+    epochs: int = 16,
+    batch_size: int = 128,
     hidden_size: int = 128,
     lr: float = 3e-3,
+    init_from_policy: bool = True,
     seed: int = 0,
     cache_dir: str | Path | None = None,
     cache_key: str = "",
-) -> dict[str, tuple[RewardModel, dict[str, float]]]:
+) -> Fitted:
     """{kind: (trained model, validation metrics)} for each kind, all fit on one labelled set of `policy` rollouts.
 
-    With `cache_dir`, models are saved as `<cache_key>_<kind>_<labels>.pt` and reloaded on the next call (the key
-    must name the policy and the settings; the caller chooses it).
+    With `cache_dir`, models are saved as `<cache_key>_<kind>_<settings>.pt` and reloaded on the next call (the key
+    must name the policy; the settings are added here).
     """
     tokenizer = CharTokenizer(task.vocab)
-    paths = (
-        {
-            kind: Path(cache_dir) / f"{cache_key}_{kind}_{labels}{mc_samples if labels != 'exact' else ''}.pt"
-            for kind in kinds
-        }
-        if cache_dir is not None
-        else {}
+    settings = (
+        f"{labels}{mc_samples if labels != 'exact' else ''}_n{num_prompts}x{samples_per_prompt}_e{epochs}b{batch_size}"
     )
+    settings += f"_h{hidden_size}_init{int(init_from_policy)}_seed{seed}"
+    paths = {}
+    if cache_dir is not None:
+        paths = {kind: Path(cache_dir) / f"{cache_key}_{kind}_{settings}.pt" for kind in kinds}
     if paths and all(path.is_file() for path in paths.values()):
         out = {}
         for kind, path in paths.items():
@@ -56,10 +59,11 @@ def fit_reward_models(
     datamodule = RewardDataModule(
         task,
         num_prompts=num_prompts,
-        val_prompts=max(64, num_prompts // 4),
+        val_prompts=min(512, max(64, num_prompts // 4)),
         samples_per_prompt=samples_per_prompt,
         labels=labels,
         mc_samples=mc_samples,
+        batch_size=batch_size,
         seed=seed,
         cache_dir=None,
     )
@@ -67,7 +71,9 @@ def fit_reward_models(
     out = {}
     for kind in kinds:
         L.seed_everything(seed, verbose=False)
-        module = RewardModelModule(task.vocab, kind=kind, hidden_size=hidden_size, lr=lr)
+        module = RewardModelModule(
+            task.vocab, kind=kind, hidden_size=hidden_size, lr=lr, init_from_policy=init_from_policy
+        )
         trainer = L.Trainer(
             max_epochs=epochs,
             logger=False,
@@ -85,7 +91,7 @@ def fit_reward_models(
     return out
 
 
-def scorers_of(task: Task, models: dict[str, tuple[RewardModel, dict[str, float]]], reduce: str = "min", suffix=""):
+def scorers_of(task: Task, models: Fitted, reduce: str = "min", suffix: str = "") -> dict[str, RewardModelScorer]:
     """RewardModelScorers named orm<suffix> / prm_<reduce><suffix> for the models `fit_reward_models` returned."""
     tokenizer = CharTokenizer(task.vocab)
     scorers = {}

@@ -40,6 +40,23 @@ class RewardModel(nn.Module):
         features, _ = self.gru(self.embedding(tokens))  # (B, T, H)
         return self.head(features).squeeze(-1)  # (B, T)
 
+    def init_from_policy(self, policy: nn.Module) -> None:
+        """Start from the policy's embedding and GRU (as reward models start from the SFT model); the head stays new.
+
+        The policy's hidden state already holds the prompt's digits and its own next-character belief, which a
+        verifier needs and would otherwise have to learn from far fewer examples than the policy saw.
+        """
+        for name in ("embedding", "gru"):
+            mine, theirs = getattr(self, name), getattr(policy, name)
+            shapes = {k: v.shape for k, v in mine.state_dict().items()}
+            if shapes != {k: v.shape for k, v in theirs.state_dict().items()}:
+                raise O1Error(
+                    f"cannot start the reward model from the policy: their {name} shapes differ ({shapes} vs "
+                    f"{ {k: v.shape for k, v in theirs.state_dict().items()} }); give the reward model the policy's "
+                    "embedding_dim, hidden_size and num_layers"
+                )
+            mine.load_state_dict(theirs.state_dict())
+
 
 def step_ends(task: Task, completion: str) -> list[int]:
     """Characters of `completion` written at the end of each of its steps, e.g. [7, 14, 18] for '750=12;481=13;=132'."""

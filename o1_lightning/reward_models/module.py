@@ -17,6 +17,8 @@ class RewardModelModule(L.LightningModule):
         kind: outcome or process.
         embedding_dim, hidden_size, num_layers: the reward model's GRU.
         lr: Adam learning rate.
+        init_from_policy: start the GRU from the datamodule's policy (sizes must match), as reward models start
+            from the SFT model; otherwise from random weights.
 
     Logs `train/rm_loss`; on validation (always against exact labels, whatever the training labels were)
     `val/rm_loss` and `val/rm_accuracy` (the model's 0.5-threshold verdict against the label's).
@@ -30,11 +32,18 @@ class RewardModelModule(L.LightningModule):
         hidden_size: int = 128,
         num_layers: int = 1,
         lr: float = 3e-3,
+        init_from_policy: bool = True,
     ) -> None:
         super().__init__()
         check_kind(kind)
         self.save_hyperparameters()
         self.model = RewardModel(CharTokenizer(vocab).size, embedding_dim, hidden_size, num_layers)
+
+    def setup(self, stage: str) -> None:
+        """Copy the policy's weights before fitting (a resumed fit then loads its checkpoint over them)."""
+        datamodule = self.trainer.datamodule if self._trainer is not None else None
+        if stage == "fit" and self.hparams.init_from_policy and getattr(datamodule, "policy", None) is not None:
+            self.model.init_from_policy(datamodule.policy)
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
         labels, mask = targets(batch, self.hparams.kind)
