@@ -105,6 +105,10 @@ class RewardFunction:
                 end += len(step)
                 rewards[end - 1] += self.process_reward if ok else -self.process_reward
         if "shaping" in self.names:
-            potentials = prefix_potentials(steps, checked, num_actions, self.shaping_scale)
+            potentials = self.potentials(task, prompt, steps, checked, num_actions)
             rewards += shaping_rewards(potentials, self.gamma)
         return rewards, outcome_value, solved
+
+    def potentials(self, task: Task, prompt: str, steps: list[str], checked: list[bool], num_actions: int):
+        """(num_actions + 1,) Phi after each action; a learned process reward model may override it."""
+        return prefix_potentials(steps, checked, num_actions, self.shaping_scale)

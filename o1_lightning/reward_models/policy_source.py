@@ -1,0 +1,99 @@
+"""Where a reward model's policy comes from: a train.py checkpoint, or a quick imitation of task demonstrations.
+
+The imitation loop is a plain teacher-forced cross-entropy loop (encode_demonstrations + imitation_loss), stopped
+early on purpose: reward models and search need a policy that is decent but imperfect, so that its own rollouts
+hold both right and wrong steps. It is not the project's SFT objective (that lives in the PolicyModule).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from o1_lightning.errors import O1Error
+from o1_lightning.losses import imitation_loss
+from o1_lightning.policy import GRUPolicy, log_probs_and_entropy
+from o1_lightning.rollout import encode_demonstrations
+from o1_lightning.tasks.base import Task
+from o1_lightning.tokenizer import CharTokenizer
+
+
+def imitate(
+    task: Task,
+    steps: int,
+    batch_size: int = 128,
+    lr: float = 1e-2,
+    embedding_dim: int = 32,
+    hidden_size: int = 128,
+    seed: int = 0,
+) -> GRUPolicy:
+    """A GRU policy trained for `steps` Adam updates on demonstrations of freshly drawn prompts (eval mode)."""
+    if steps < 0:
+        raise O1Error(f"imitation steps must be >= 0, got {steps}")
+    torch.manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)
+    tokenizer = CharTokenizer(task.vocab)
+    policy = GRUPolicy(tokenizer.size, embedding_dim, hidden_size, can_stop=task.can_stop)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
+    for _ in range(steps):
+        prompts = task.sample_prompts(batch_size, generator)
+        completions = [task.demonstrate(p) for p in prompts]
+        tokens, mask = encode_demonstrations(tokenizer, prompts, completions, end=task.can_stop)  # (B, T), (B, T-1)
+        logits, _ = policy(tokens[:, :-1])  # (B, T-1, V)
+        log_probs, _ = log_probs_and_entropy(logits, tokens[:, 1:])  # (B, T-1), -inf where the target is PAD
+        loss = imitation_loss(log_probs.masked_fill(~mask, 0.0), mask)  # masked first: -inf * 0 would be NaN
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return policy.eval()
+
+
+def cached_imitation(task: Task, steps: int, cache_dir: str | Path | None, seed: int = 0, **options) -> GRUPolicy:
+    """`imitate`, saved to and reloaded from `cache_dir` (keyed by task, steps, seed and options) if one is given."""
+    if cache_dir is None:
+        return imitate(task, steps, seed=seed, **options)
+    knobs = "".join(f"_{k}{v}" for k, v in sorted(options.items()))
+    path = Path(cache_dir) / f"{type(task).__name__}_{task_key(task)}_steps{steps}_seed{seed}{knobs}.pt"
+    if path.is_file():
+        saved = torch.load(path, map_location="cpu", weights_only=True)
+        policy = GRUPolicy(**saved["shape"])
+        policy.load_state_dict(saved["state_dict"])
+        return policy.eval()
+    policy = imitate(task, steps, seed=seed, **options)
+    shape = {
+        "vocab_size": policy.head.out_features,
+        "embedding_dim": policy.embedding.embedding_dim,
+        "hidden_size": policy.gru.hidden_size,
+        "num_layers": policy.gru.num_layers,
+        "can_stop": task.can_stop,
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"shape": shape, "state_dict": policy.state_dict()}, path)
+    return policy
+
+
+def task_key(task: Task) -> str:
+    """The task's public integer settings, e.g. 'min_digits1_max_digits5', naming cache files."""
+    return "_".join(f"{k}{v}" for k, v in sorted(vars(task).items()) if isinstance(v, int) and not k.startswith("_"))
+
+
+def load_policy(checkpoint: str | Path) -> tuple[GRUPolicy, str]:
+    """The GRU policy of a `train.py` checkpoint and its vocab (weights only, read with the CLI's checks)."""
+    from o1_lightning.cli import read_checkpoint  # deferred: the CLI module imports the whole training stack
+
+    saved = read_checkpoint(checkpoint)
+    hparams = saved.get("hyper_parameters", {})
+    if "vocab" not in hparams:
+        raise O1Error(f"checkpoint {str(checkpoint)!r} has no policy hyperparameters (is it a train.py checkpoint?)")
+    tokenizer = CharTokenizer(hparams["vocab"])
+    policy = GRUPolicy(
+        tokenizer.size,
+        hparams.get("embedding_dim", 32),
+        hparams.get("hidden_size", 128),
+        hparams.get("num_layers", 1),
+        can_stop=hparams.get("can_stop", True),
+    )
+    state = {k.removeprefix("policy."): v for k, v in saved["state_dict"].items() if k.startswith("policy.")}
+    policy.load_state_dict(state)
+    return policy.eval(), hparams["vocab"]
