@@ -9,10 +9,11 @@ from o1_lightning.module import PolicyModule
 from .conftest import CONFIGS
 from .helpers import run_cli
 
+POLICY_CONFIGS = sorted(set(CONFIGS.glob("*.yaml")) - set(CONFIGS.glob("reward_model*.yaml")))
+# reward_model*.yaml are train_reward_model.py's (tests/test_reward_models.py)
 
-@pytest.mark.parametrize(
-    "config", sorted(set(CONFIGS.glob("*.yaml")) - set(CONFIGS.glob("reward_model*.yaml"))), ids=lambda path: path.name
-)  # reward_model*.yaml are train_reward_model.py's (tests/test_reward_models.py)
+
+@pytest.mark.parametrize("config", POLICY_CONFIGS, ids=lambda path: path.name)
 def test_every_config_parses_and_instantiates(config, in_tmp):
     cli = O1CLI(PolicyModule, RolloutDataModule, args=["--config", str(config)], run=False)
     assert isinstance(cli, LightningCLI)
@@ -25,7 +26,7 @@ def test_target_is_changed_from_the_command_line(in_tmp):
     assert cli.datamodule.task.target == "good day" and cli.model.hparams.max_length == 8
 
 
-@pytest.mark.parametrize("config", sorted(CONFIGS.glob("*.yaml")), ids=lambda path: path.name)
+@pytest.mark.parametrize("config", POLICY_CONFIGS, ids=lambda path: path.name)
 def test_every_config_writes_a_checkpoint_of_plain_types(config, in_tmp):
     if config.stem.endswith("_rl"):  # RL starts from its SFT config's checkpoint (model.init_from)
         sft = config.with_name(config.stem.replace("_rl", "_sft") + ".yaml")

@@ -1,6 +1,6 @@
 """Where a reward model's policy comes from: a train.py checkpoint, or a quick imitation of task demonstrations.
 
-The imitation loop is a plain teacher-forced cross-entropy loop (encode_demonstrations + imitation_loss), stopped
+The imitation loop is a plain teacher-forced cross-entropy loop (encode_demonstrations + sft_loss), stopped
 early on purpose: reward models and search need a policy that is decent but imperfect, so that its own rollouts
 hold both right and wrong steps. It is not the project's SFT objective (that lives in the PolicyModule).
 """
@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 
 from o1_lightning.errors import O1Error
-from o1_lightning.losses import imitation_loss
+from o1_lightning.losses import sft_loss
 from o1_lightning.policy import GRUPolicy, log_probs_and_entropy
 from o1_lightning.rollout import encode_demonstrations
 from o1_lightning.tasks.base import Task
@@ -42,7 +42,7 @@ def imitate(
         tokens, mask = encode_demonstrations(tokenizer, prompts, completions, end=task.can_stop)  # (B, T), (B, T-1)
         logits, _ = policy(tokens[:, :-1])  # (B, T-1, V)
         log_probs, _ = log_probs_and_entropy(logits, tokens[:, 1:])  # (B, T-1), -inf where the target is PAD
-        loss = imitation_loss(log_probs.masked_fill(~mask, 0.0), mask)  # masked first: -inf * 0 would be NaN
+        loss = sft_loss(log_probs.masked_fill(~mask, 0.0), mask)  # masked first: -inf * 0 would be NaN
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
