@@ -1,6 +1,8 @@
-"""Scorers chosen by name in configs: the task's oracles, the policy's own log-probability, or none."""
+"""Scorers chosen by name in configs: the task's oracles, the policy's own log-probability, a learned reward model."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 from torch import nn
 
@@ -9,12 +11,17 @@ from o1_lightning.search import OutcomeScorer, PolicyLogProbScorer, ProcessScore
 from o1_lightning.tasks import Task
 from o1_lightning.tokenizer import CharTokenizer
 
-SCORER_NAMES = ("outcome", "process", "logprob", "none")
+SCORER_NAMES = ("outcome", "process", "logprob", "none", "rm:PATH")
 
 
 def make_scorer(name: str, task: Task, policy: nn.Module, tokenizer: CharTokenizer) -> Scorer | None:
-    """`outcome` and `process` are ORACLES (the verifier, the step checker); `logprob` is the policy's own belief."""
+    """`outcome` and `process` are ORACLES (the verifier, the step checker); `logprob` is the policy's own belief;
+    `rm:PATH` is a learned reward model saved by train_reward_model.py (an ORM, or a PRM reduced by its minimum)."""
     check_scorer_name(name)
+    if name.startswith("rm:"):
+        from o1_lightning.reward_models import RewardModelScorer  # deferred: only runs that name one need it
+
+        return RewardModelScorer.from_checkpoint(name.removeprefix("rm:"), task)
     if name == "outcome":
         return OutcomeScorer(task)
     if name == "process":
@@ -25,6 +32,10 @@ def make_scorer(name: str, task: Task, policy: nn.Module, tokenizer: CharTokeniz
 
 
 def check_scorer_name(name: str) -> str:
+    if name.startswith("rm:"):
+        if not Path(name.removeprefix("rm:")).is_file():
+            raise O1Error(f"reward model checkpoint {name.removeprefix('rm:')!r} in scorer {name!r} does not exist")
+        return name
     if name not in SCORER_NAMES:
         raise O1Error(f"unknown scorer {name!r}; allowed: {', '.join(SCORER_NAMES)}")
     return name

@@ -28,6 +28,7 @@ from o1_lightning.reward_models.data import RewardDataModule
 from o1_lightning.reward_models.fit import fit_reward_models, scorers_of
 from o1_lightning.reward_models.labels import countdown_can_finish
 from o1_lightning.rewards import RewardFunction
+from o1_lightning.scorer_names import check_scorer_name, make_scorer
 from o1_lightning.search import run_search
 from o1_lightning.tasks import AdditionTask, CountdownTask, TargetTask
 from o1_lightning.tokenizer import EOS, CharTokenizer
@@ -322,6 +323,13 @@ def test_fit_from_the_command_line_gives_a_scorer(in_tmp):
     assert scorer.name == "prm_prod" and not scorer.oracle and 0.0 <= scorer("4+5=", "450=09;=9") <= 1.0
     with pytest.raises(O1Error, match="not a reward model for vocab"):
         RewardModelScorer.from_checkpoint(checkpoint, CountdownTask(4))
+    by_name = make_scorer(f"rm:{checkpoint}", AdditionTask(1, 2), None, CharTokenizer(AdditionTask.vocab))
+    assert by_name.name == "prm_min" and not by_name.oracle  # as sweep, predict and refresh name it in configs
+
+
+def test_a_missing_reward_model_is_a_one_line_error():
+    with pytest.raises(O1Error, match="reward model checkpoint 'nowhere.ckpt' in scorer 'rm:nowhere.ckpt' does not"):
+        check_scorer_name("rm:nowhere.ckpt")
 
 
 def test_a_reward_model_starts_from_the_policy_weights():
