@@ -211,13 +211,16 @@ class RolloutDataModule(L.LightningDataModule):
             rollout.demo_weight = self.buffer_weight
         return rollout
 
+    def held_out_prompts(self, count: int, seed_offset: int) -> list[str]:
+        """A fixed prompt set drawn from `seed + seed_offset`, duplicates dropped (a fixed task has one prompt)."""
+        prompts = self.task.sample_prompts(count, torch.Generator().manual_seed(self.seed + seed_offset))
+        return list(dict.fromkeys(prompts))
+
     def val_prompts(self) -> list[str]:
-        prompts = self.task.sample_prompts(self.num_val_prompts, torch.Generator().manual_seed(self.seed + 1))
-        return list(dict.fromkeys(prompts))  # a fixed task (one empty prompt) is validated once
+        return self.held_out_prompts(self.num_val_prompts, 1)
 
     def test_prompts(self) -> list[str]:
-        prompts = self.task.sample_prompts(self.num_test_prompts, torch.Generator().manual_seed(self.seed + 2))
-        return list(dict.fromkeys(prompts))
+        return self.held_out_prompts(self.num_test_prompts, 2)
 
     def train_dataloader(self) -> RolloutDataset:
         # A bare sized iterable: each item is already a batch, and Lightning fetches nothing ahead of it.

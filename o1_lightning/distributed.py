@@ -7,6 +7,8 @@ first (a collective: Lightning dumps checkpoints on every rank) and, on resume, 
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.distributed as dist
 from lightning.pytorch.utilities import rank_zero_warn
@@ -28,14 +30,18 @@ def rank_seed(seed: int, rank: int) -> int:
     return seed + RANK_SEED_STRIDE * rank
 
 
+def gather_objects(value: Any) -> list[Any]:
+    """Every rank's `value`, indexed by rank ([value] outside torch.distributed). Collective: all ranks at once."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return [value]
+    gathered: list[Any] = [None] * dist.get_world_size()
+    dist.all_gather_object(gathered, value)
+    return gathered
+
+
 def gather_generator_states(generator: torch.Generator) -> list[torch.Tensor]:
     """Every rank's generator state, indexed by rank. Collective: call it on all ranks at once."""
-    state = generator.get_state()
-    if not (dist.is_available() and dist.is_initialized()):
-        return [state]
-    states: list[torch.Tensor | None] = [None] * dist.get_world_size()
-    dist.all_gather_object(states, state)
-    return [s.cpu() for s in states]
+    return [state.cpu() for state in gather_objects(generator.get_state())]
 
 
 def restore_generator_state(generator: torch.Generator, states: list[torch.Tensor], seed: int) -> None:

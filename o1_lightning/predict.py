@@ -13,7 +13,8 @@ from torch import nn
 
 from o1_lightning.errors import O1Error
 from o1_lightning.scorer_names import check_scorer_name, make_scorer
-from o1_lightning.search import SEARCH_METHODS, run_search
+from o1_lightning.search import run_search
+from o1_lightning.search.registry import check_method
 from o1_lightning.tasks import Task
 from o1_lightning.tokenizer import CharTokenizer
 
@@ -39,8 +40,7 @@ class SearchPredictor(Callback):
         options: dict[str, Any] | None = None,
         seed: int = 0,
     ) -> None:
-        if method not in SEARCH_METHODS:
-            raise O1Error(f"unknown search method {method!r} in search.method; allowed: {', '.join(SEARCH_METHODS)}")
+        check_method(method, " in search.method")
         if budget_multiplier < 1:
             raise O1Error(f"search.budget_multiplier must be >= 1, got {budget_multiplier}")
         self.method, self.budget_multiplier, self.seed = method, budget_multiplier, seed

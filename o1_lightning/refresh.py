@@ -7,12 +7,13 @@ from typing import Any
 
 import lightning as L
 import torch
-import torch.distributed as dist
 from lightning.pytorch.callbacks import Callback
 
+from o1_lightning.distributed import gather_objects
 from o1_lightning.errors import O1Error
 from o1_lightning.scorer_names import check_scorer_name, make_scorer
-from o1_lightning.search import SEARCH_METHODS, run_search
+from o1_lightning.search import run_search
+from o1_lightning.search.registry import check_method
 
 
 class SearchRefresh(Callback):
@@ -39,8 +40,7 @@ class SearchRefresh(Callback):
         options: dict[str, Any] | None = None,
         seed: int = 1234,
     ) -> None:
-        if method not in SEARCH_METHODS:
-            raise O1Error(f"unknown search method {method!r} for SearchRefresh; allowed: {', '.join(SEARCH_METHODS)}")
+        check_method(method, " for SearchRefresh")
         if every_n_steps < 1 or num_prompts < 1 or budget_multiplier < 1:
             raise O1Error(
                 "SearchRefresh every_n_steps, num_prompts and budget_multiplier must be >= 1, "
@@ -68,7 +68,7 @@ class SearchRefresh(Callback):
         )  # fmt: skip
         seconds = time.perf_counter() - start
         solved = [(r.prompt, r.completion) for r in results if task.outcome(r.prompt, r.completion)]
-        for prompt, completion in gather_solutions(solved):
+        for prompt, completion in (pair for rank_solved in gather_objects(solved) for pair in rank_solved):
             datamodule.buffer.add(prompt, completion)
         log = {"on_step": True, "on_epoch": False, "sync_dist": True, "batch_size": len(results)}
         pl_module.log("search/success", len(solved) / len(results), **log)
@@ -80,12 +80,3 @@ class SearchRefresh(Callback):
 
     def load_state_dict(self, state_dict: dict) -> None:
         self.generator.set_state(state_dict["generator"])
-
-
-def gather_solutions(solved: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Every rank's solutions, in rank order (the local ones when not distributed)."""
-    if not (dist.is_available() and dist.is_initialized()):
-        return solved
-    gathered: list[list[tuple[str, str]] | None] = [None] * dist.get_world_size()
-    dist.all_gather_object(gathered, solved)
-    return [pair for rank_solutions in gathered for pair in rank_solutions]

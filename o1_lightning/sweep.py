@@ -14,7 +14,8 @@ from torch import nn
 
 from o1_lightning.errors import O1Error
 from o1_lightning.scorer_names import check_scorer_name, make_scorer
-from o1_lightning.search import SEARCH_METHODS, run_search
+from o1_lightning.search import run_search
+from o1_lightning.search.registry import check_method
 from o1_lightning.tasks import Task
 from o1_lightning.tokenizer import CharTokenizer
 
@@ -130,11 +131,8 @@ class SearchSweep(Callback):
         options: dict[str, dict[str, Any]] | None = None,
         seed: int = 0,
     ) -> None:
-        unknown = [m for m in methods if m not in SEARCH_METHODS]
-        if unknown:
-            raise O1Error(
-                f"unknown search method {unknown[0]!r} in sweep.methods; allowed: {', '.join(SEARCH_METHODS)}"
-            )
+        for method in methods:
+            check_method(method, " in sweep.methods")
         if not budget_multipliers or min(budget_multipliers) < 1:
             raise O1Error(f"sweep.budget_multipliers must be integers >= 1, got {budget_multipliers}")
         if repeats < 1:

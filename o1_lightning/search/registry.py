@@ -29,6 +29,13 @@ SEARCH_METHODS: dict[str, Callable[..., list[SearchResult]]] = {
 }
 
 
+def check_method(method: str, where: str = "") -> str:
+    """`method` if it is a search method, else a one-line error; `where` names the config key (' in sweep.methods')."""
+    if method not in SEARCH_METHODS:
+        raise O1Error(f"unknown search method {method!r}{where}; allowed: {', '.join(SEARCH_METHODS)}")
+    return method
+
+
 def method_options(method: str) -> list[str]:
     """The keyword options a method takes beyond the shared arguments."""
     signature = inspect.signature(SEARCH_METHODS[method])
@@ -47,8 +54,7 @@ def run_search(
     **options,
 ) -> list[SearchResult]:
     """Run search method `method` on every prompt within `budget` token-steps per problem; one result per prompt."""
-    if method not in SEARCH_METHODS:
-        raise O1Error(f"unknown search method {method!r}; allowed: {', '.join(SEARCH_METHODS)}")
+    check_method(method)
     allowed = method_options(method)
     unknown = sorted(set(options) - set(allowed))
     if unknown:
