@@ -1,6 +1,6 @@
 """Entry point: `python train_reward_model.py fit --config configs/reward_model.yaml` (also validate)."""
 
-from o1_lightning.reward_models.cli import main
+from o1_lightning.app.reward_models.cli import main
 
 if __name__ == "__main__":
     main()

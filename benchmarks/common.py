@@ -13,8 +13,8 @@ sys.path.insert(0, str(REPO))  # this checkout's package, not an installed one
 import torch  # noqa: E402
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
-from o1_lightning.cli import main  # noqa: E402
-from o1_lightning.module import PolicyModule  # noqa: E402
+from o1_lightning.app.cli import main  # noqa: E402
+from o1_lightning.app.module import PolicyModule  # noqa: E402
 from o1_lightning.tasks import Task  # noqa: E402
 
 CONFIGS = REPO / "configs"

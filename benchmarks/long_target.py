@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from o1_lightning.cli import main as cli_main
+from o1_lightning.app.cli import main as cli_main
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "long_target.yaml"
 NO_REFRESH = """

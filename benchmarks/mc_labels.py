@@ -18,11 +18,11 @@ import time
 
 import torch
 
-from o1_lightning.reward_models import label_agreement, monte_carlo_labels, policy_rollouts
-from o1_lightning.reward_models.labels import exact_step_labels
-from o1_lightning.reward_models.policy_source import cached_imitation
+from o1_lightning.learning.imitation import cached_imitation
+from o1_lightning.policy.tokenizer import CharTokenizer
+from o1_lightning.rewards.learned import label_agreement, monte_carlo_labels, policy_rollouts
+from o1_lightning.rewards.learned.labels import exact_step_labels
 from o1_lightning.tasks import AdditionTask, CountdownTask
-from o1_lightning.tokenizer import CharTokenizer
 
 CACHE = "checkpoints/policies"
 POLICY_STEPS = {"addition": 4000, "countdown": 4000}  # the same policies as benchmarks/test_time_compute.py

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from common import accuracy, curve, emit, fit, load_policy
 
-from o1_lightning.data import RolloutDataModule
+from o1_lightning.app.data import RolloutDataModule
 from o1_lightning.tasks import AdditionTask
 
 GOAL_ACCURACY, GOAL_CPU_MINUTES, GOAL_DIGITS = 0.99, 15.0, 8

@@ -20,13 +20,13 @@ import time
 
 import torch
 
-from o1_lightning.data import RolloutDataModule
-from o1_lightning.module import PolicyModule
-from o1_lightning.policy import GRUPolicy
+from o1_lightning.app.data import RolloutDataModule
+from o1_lightning.app.module import PolicyModule
+from o1_lightning.app.sweep import markdown_table, sweep
+from o1_lightning.policy.gru import GRUPolicy
+from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.search import HiddenStepper, PolicyLogProbScorer, ProcessScorer, run_search
-from o1_lightning.sweep import markdown_table, sweep
 from o1_lightning.tasks import TargetTask
-from o1_lightning.tokenizer import CharTokenizer
 
 TARGET = "the quick brown fox jumps over lazy dogs"  # 40 characters
 

@@ -16,11 +16,11 @@ import lightning as L
 import torch
 from torch import nn
 
-from o1_lightning.data import RolloutDataModule, make_rollout
-from o1_lightning.module import PolicyModule
-from o1_lightning.rewards import RewardFunction
+from o1_lightning.app.data import RolloutDataModule, make_rollout
+from o1_lightning.app.module import PolicyModule
+from o1_lightning.policy.tokenizer import BOS, SPECIALS
+from o1_lightning.rewards.functions import RewardFunction
 from o1_lightning.tasks import TargetTask
-from o1_lightning.tokenizer import BOS, SPECIALS
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "hello.yaml"
 
@@ -185,7 +185,7 @@ def fit_rate(steps: int, root: str) -> float:
 
 def hello_updates_to_solve(root: str) -> int:
     """Run `python train.py fit --config configs/hello.yaml`; the update at which val/accuracy reached 1."""
-    from o1_lightning.cli import main
+    from o1_lightning.app.cli import main
 
     main(["fit", "--config", str(CONFIG), "--trainer.default_root_dir", root, "--trainer.enable_progress_bar", "false"])
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator

@@ -23,9 +23,9 @@ import lightning as L
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from o1_lightning.cli import O1CLI  # noqa: E402
-from o1_lightning.data import RolloutDataModule  # noqa: E402
-from o1_lightning.module import PolicyModule  # noqa: E402
+from o1_lightning.app.cli import O1CLI  # noqa: E402
+from o1_lightning.app.data import RolloutDataModule  # noqa: E402
+from o1_lightning.app.module import PolicyModule  # noqa: E402
 
 
 def resident_mib() -> float:

@@ -18,11 +18,11 @@ import time
 import torch
 from scaling_common import Spec, accuracy, emit, table, with_width
 
-from o1_lightning.reward_models.fit import fit_reward_models, scorers_of
-from o1_lightning.reward_models.policy_source import cached_imitation
+from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
+from o1_lightning.learning.imitation import cached_imitation
+from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.search import OutcomeScorer
 from o1_lightning.tasks import AdditionTask
-from o1_lightning.tokenizer import CharTokenizer
 
 POLICY_STEPS = 4000
 CACHE = "checkpoints"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from o1_lightning.cli import main
+from o1_lightning.app.cli import main
 
 
 def run_cli(*args: str) -> int:

@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from o1_lightning import advantages as adv
 from o1_lightning.errors import O1Error
+from o1_lightning.learning import advantages as adv
 
 
 def returns_loop(rewards: torch.Tensor, gamma: float) -> torch.Tensor:

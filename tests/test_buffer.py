@@ -1,8 +1,8 @@
 import torch
 
-from o1_lightning.buffer import SolutionBuffer
-from o1_lightning.rollout import encode_demonstrations
-from o1_lightning.tokenizer import BOS, EOS, PAD, CharTokenizer
+from o1_lightning.learning.buffer import SolutionBuffer
+from o1_lightning.policy.sequences import encode_demonstrations
+from o1_lightning.policy.tokenizer import BOS, EOS, PAD, CharTokenizer
 
 
 def test_buffer_keeps_unique_newest_solutions():

@@ -10,7 +10,7 @@ import pytest
 import torch
 from lightning.fabric.plugins.io import torch_io
 
-from o1_lightning.cli import read_checkpoint
+from o1_lightning.policy.checkpoint import read_checkpoint
 
 from .conftest import CONFIGS, REPO
 from .helpers import run_cli

@@ -2,9 +2,9 @@ import pytest
 import torch
 from lightning.pytorch.cli import LightningCLI
 
-from o1_lightning.cli import O1CLI
-from o1_lightning.data import RolloutDataModule
-from o1_lightning.module import PolicyModule
+from o1_lightning.app.cli import O1CLI
+from o1_lightning.app.data import RolloutDataModule
+from o1_lightning.app.module import PolicyModule
 
 from .conftest import CONFIGS
 from .helpers import run_cli

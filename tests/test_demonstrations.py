@@ -2,9 +2,9 @@
 
 import torch
 
-from o1_lightning.demonstrations import make_demonstrations
+from o1_lightning.learning.demonstrations import make_demonstrations
+from o1_lightning.policy.tokenizer import BOS, EOS, PAD, CharTokenizer
 from o1_lightning.tasks import AdditionTask, TargetTask
-from o1_lightning.tokenizer import BOS, EOS, PAD, CharTokenizer
 
 
 def test_addition_demonstrations_end_with_the_end_token():

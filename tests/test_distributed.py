@@ -9,8 +9,8 @@ import sys
 import pytest
 import torch
 
-from o1_lightning import distributed
-from o1_lightning.data import RolloutDataModule
+from o1_lightning.app import distributed
+from o1_lightning.app.data import RolloutDataModule
 from o1_lightning.tasks import AdditionTask
 
 from .conftest import CONFIGS, REPO

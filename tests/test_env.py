@@ -1,8 +1,8 @@
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from o1_lightning.env import TextGenerationEnv
-from o1_lightning.rewards import RewardFunction
+from o1_lightning.app.env import TextGenerationEnv
+from o1_lightning.rewards.functions import RewardFunction
 from o1_lightning.tasks import TargetTask
 
 

@@ -7,9 +7,9 @@ import shutil
 import pytest
 import torch
 
-from o1_lightning import module as module_file
-from o1_lightning.data import RolloutDataModule
-from o1_lightning.module import PolicyModule
+from o1_lightning.app import module as module_file
+from o1_lightning.app.data import RolloutDataModule
+from o1_lightning.app.module import PolicyModule
 
 from .conftest import CONFIGS
 from .helpers import run_cli, scalars

@@ -2,7 +2,7 @@ import math
 
 import torch
 
-from o1_lightning.losses import (
+from o1_lightning.learning.losses import (
     clip_fraction,
     entropy_bonus,
     k3_kl,
@@ -11,7 +11,7 @@ from o1_lightning.losses import (
     sft_loss,
     value_loss,
 )
-from o1_lightning.policy import log_probs_and_entropy
+from o1_lightning.policy.gru import log_probs_and_entropy
 
 
 def test_reinforce_loss_by_hand():

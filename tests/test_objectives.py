@@ -84,7 +84,7 @@ def test_hello_ppo_solves_hello(in_tmp):
 EVERY_4_STEPS = """
 trainer:
   callbacks:
-    - class_path: o1_lightning.callbacks.LastCheckpoint
+    - class_path: o1_lightning.app.LastCheckpoint
       init_args: {dirpath: checkpoints/ppo, save_last: true, save_top_k: -1, every_n_train_steps: 4}
 """
 

@@ -1,8 +1,9 @@
 import torch
 
-from o1_lightning.policy import GRUPolicy, log_probs_and_entropy
-from o1_lightning.rollout import join_sequences, sample
-from o1_lightning.tokenizer import BOS, EOS, PAD, CharTokenizer
+from o1_lightning.policy.gru import GRUPolicy, log_probs_and_entropy
+from o1_lightning.policy.sampler import sample
+from o1_lightning.policy.sequences import join_sequences
+from o1_lightning.policy.tokenizer import BOS, EOS, PAD, CharTokenizer
 
 
 def make_policy(seed: int = 0, **kwargs) -> tuple[GRUPolicy, CharTokenizer]:
@@ -25,7 +26,7 @@ def test_stepping_equals_teacher_forcing():
 def test_join_places_completions_after_their_prompts():
     _, tokenizer = make_policy()
     prompt_tokens, lengths = tokenizer.encode_prompts(["ab", ""])
-    from o1_lightning.rollout import Samples
+    from o1_lightning.policy.sampler import Samples
 
     samples = Samples(
         torch.tensor([[5, EOS], [4, 4]]), torch.tensor([[-1.0, -2.0], [-3.0, -4.0]]), torch.tensor([2, 2])

@@ -10,12 +10,17 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from o1_lightning.app.reward_models.cli import RewardModelCLI, main
+from o1_lightning.app.reward_models.data import RewardDataModule
+from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
+from o1_lightning.app.reward_models.module import RewardModelModule
 from o1_lightning.errors import O1Error
-from o1_lightning.policy import GRUPolicy
-from o1_lightning.reward_models import (
+from o1_lightning.policy.gru import GRUPolicy
+from o1_lightning.policy.tokenizer import EOS, CharTokenizer
+from o1_lightning.rewards.functions import RewardFunction
+from o1_lightning.rewards.learned import (
     LearnedShapingReward,
     RewardModel,
-    RewardModelModule,
     RewardModelScorer,
     build_examples,
     exact_step_labels,
@@ -23,15 +28,10 @@ from o1_lightning.reward_models import (
     monte_carlo_labels,
     reward_model_loss,
 )
-from o1_lightning.reward_models.cli import RewardModelCLI, main
-from o1_lightning.reward_models.data import RewardDataModule
-from o1_lightning.reward_models.fit import fit_reward_models, scorers_of
-from o1_lightning.reward_models.labels import countdown_can_finish
-from o1_lightning.rewards import RewardFunction
-from o1_lightning.scorer_names import check_scorer_name, make_scorer
+from o1_lightning.rewards.learned.labels import countdown_can_finish
+from o1_lightning.rewards.names import check_scorer_name, make_scorer
 from o1_lightning.search import run_search
 from o1_lightning.tasks import AdditionTask, CountdownTask, TargetTask
-from o1_lightning.tokenizer import EOS, CharTokenizer
 
 from .conftest import CONFIGS
 

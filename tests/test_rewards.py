@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from o1_lightning.errors import O1Error
-from o1_lightning.rewards import RewardFunction, parse_reward_names, prefix_potentials, shaping_rewards
+from o1_lightning.rewards.functions import RewardFunction, parse_reward_names, prefix_potentials, shaping_rewards
 from o1_lightning.tasks import TargetTask
 
 

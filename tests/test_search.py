@@ -9,7 +9,8 @@ import torch
 from torch import nn
 
 from o1_lightning.errors import O1Error
-from o1_lightning.policy import GRUPolicy
+from o1_lightning.policy.gru import GRUPolicy
+from o1_lightning.policy.tokenizer import BOS, EOS, CharTokenizer
 from o1_lightning.search import (
     SEARCH_METHODS,
     OutcomeScorer,
@@ -32,7 +33,6 @@ from o1_lightning.search.problems import make_problems
 from o1_lightning.search.steps import ends_step
 from o1_lightning.tasks import TargetTask, Task
 from o1_lightning.tasks.addition import AdditionTask
-from o1_lightning.tokenizer import BOS, EOS, CharTokenizer
 
 
 class TablePolicy(nn.Module):

@@ -12,9 +12,9 @@ METHODS = ("greedy", "best_of_n", "majority", "beam", "mcts")
 REFRESH = """
 trainer:
   callbacks:
-    - class_path: o1_lightning.callbacks.LastCheckpoint
+    - class_path: o1_lightning.app.LastCheckpoint
       init_args: {dirpath: checkpoints/debug, save_last: true, save_top_k: 0, every_n_train_steps: 5}
-    - class_path: o1_lightning.refresh.SearchRefresh
+    - class_path: o1_lightning.app.SearchRefresh
       init_args: {every_n_steps: 2, method: best_of_n, scorer: outcome, budget_multiplier: 8, num_prompts: 2}
 data:
   task: {class_path: o1_lightning.tasks.TargetTask, init_args: {target: hi, vocab: hij}}

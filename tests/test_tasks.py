@@ -2,8 +2,8 @@ import pytest
 import torch
 
 from o1_lightning.errors import O1Error
+from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.tasks import TargetTask
-from o1_lightning.tokenizer import CharTokenizer
 
 
 def test_target_task_verifier_and_checker():

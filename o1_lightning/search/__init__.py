@@ -4,6 +4,14 @@ Every method takes a batch of prompts and a budget in policy token-steps per pro
 and returns one `SearchResult` per prompt.
 """
 
+from o1_lightning.rewards.scorers import (
+    FunctionScorer,
+    OutcomeScorer,
+    PolicyLogProbScorer,
+    ProcessScorer,
+    Scorer,
+    as_scorer,
+)
 from o1_lightning.search.beam import beam_search
 from o1_lightning.search.best_of_n import best_of_n
 from o1_lightning.search.budget import check_budget, completions_in_budget
@@ -14,14 +22,6 @@ from o1_lightning.search.puct import backup, most_visited_path, puct_scores, sel
 from o1_lightning.search.registry import SEARCH_METHODS, method_options, run_search
 from o1_lightning.search.result import SearchResult
 from o1_lightning.search.sampling import greedy, sampling
-from o1_lightning.search.scorers import (
-    FunctionScorer,
-    OutcomeScorer,
-    PolicyLogProbScorer,
-    ProcessScorer,
-    Scorer,
-    as_scorer,
-)
 from o1_lightning.search.stepper import HiddenStepper, Stepper
 
 __all__ = [

@@ -17,15 +17,15 @@ import torch
 from torch import nn
 
 from o1_lightning.errors import O1Error
+from o1_lightning.policy.tokenizer import EOS, PAD, CharTokenizer
+from o1_lightning.rewards.scorers import Scorer, reads_log_probs, require_scorer, score_completions
 from o1_lightning.search.budget import check_budget
 from o1_lightning.search.extend import extend
 from o1_lightning.search.problems import Generators, Problems, make_problems
 from o1_lightning.search.result import SearchResult
-from o1_lightning.search.scorers import Scorer, reads_log_probs, require_scorer, score_completions
 from o1_lightning.search.stepper import Stepper
 from o1_lightning.search.steps import char_steps, ends_step
 from o1_lightning.tasks.base import Task
-from o1_lightning.tokenizer import EOS, PAD, CharTokenizer
 
 
 @dataclass

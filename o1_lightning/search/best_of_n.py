@@ -5,14 +5,14 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from o1_lightning.policy.tokenizer import CharTokenizer
+from o1_lightning.rewards.scorers import Scorer, require_scorer, score_completions
 from o1_lightning.search.budget import completions_in_budget
 from o1_lightning.search.problems import Generators, make_problems
 from o1_lightning.search.result import SearchResult
 from o1_lightning.search.sampling import sample_candidates
-from o1_lightning.search.scorers import Scorer, require_scorer, score_completions
 from o1_lightning.search.stepper import Stepper
 from o1_lightning.tasks.base import Task
-from o1_lightning.tokenizer import CharTokenizer
 
 
 @torch.no_grad()

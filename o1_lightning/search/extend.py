@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
+from o1_lightning.policy.tokenizer import EOS, PAD
 from o1_lightning.search.stepper import Stepper
-from o1_lightning.tokenizer import EOS, PAD
 
 
 def sample_tokens(logits: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:

@@ -13,15 +13,15 @@ import torch
 from torch import nn
 
 from o1_lightning.errors import O1Error
+from o1_lightning.policy.tokenizer import EOS, CharTokenizer
+from o1_lightning.rewards.scorers import Scorer, require_scorer, score_completions
 from o1_lightning.search.budget import check_budget
 from o1_lightning.search.extend import UniformSource, extend
 from o1_lightning.search.problems import Generators, Problems, make_problems
 from o1_lightning.search.puct import backup, most_visited_path, puct_scores, select_actions
 from o1_lightning.search.result import SearchResult
-from o1_lightning.search.scorers import Scorer, require_scorer, score_completions
 from o1_lightning.search.stepper import Stepper
 from o1_lightning.tasks.base import Task
-from o1_lightning.tokenizer import EOS, CharTokenizer
 
 ROLLOUTS = ("greedy", "sample")
 PER_NODE = ("children", "visits", "value_sums", "log_priors", "node_visits", "depth", "terminal", "values", "log_probs")

@@ -9,11 +9,11 @@ import torch
 from torch import nn
 
 from o1_lightning.errors import O1Error
+from o1_lightning.policy.tokenizer import CharTokenizer
+from o1_lightning.rewards.scorers import Scorer
 from o1_lightning.search.result import SearchResult
-from o1_lightning.search.scorers import Scorer
 from o1_lightning.search.stepper import HiddenStepper, Stepper
 from o1_lightning.tasks.base import Task
-from o1_lightning.tokenizer import CharTokenizer
 
 Generators = torch.Generator | list[torch.Generator] | None
 

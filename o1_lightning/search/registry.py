@@ -8,6 +8,8 @@ from collections.abc import Callable
 from torch import nn
 
 from o1_lightning.errors import O1Error
+from o1_lightning.policy.tokenizer import CharTokenizer
+from o1_lightning.rewards.scorers import Scorer
 from o1_lightning.search.beam import beam_search
 from o1_lightning.search.best_of_n import best_of_n
 from o1_lightning.search.majority import majority_vote
@@ -15,9 +17,7 @@ from o1_lightning.search.mcts import mcts
 from o1_lightning.search.problems import Generators
 from o1_lightning.search.result import SearchResult
 from o1_lightning.search.sampling import greedy, sampling
-from o1_lightning.search.scorers import Scorer
 from o1_lightning.tasks.base import Task
-from o1_lightning.tokenizer import CharTokenizer
 
 SEARCH_METHODS: dict[str, Callable[..., list[SearchResult]]] = {
     "greedy": greedy,

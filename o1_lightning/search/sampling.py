@@ -8,14 +8,14 @@ import torch
 from torch import nn
 
 from o1_lightning.errors import O1Error
+from o1_lightning.policy.tokenizer import CharTokenizer
+from o1_lightning.rewards.scorers import Scorer, as_scorer, score_completions
 from o1_lightning.search.budget import check_budget
 from o1_lightning.search.extend import UniformSource, extend
 from o1_lightning.search.problems import Generators, Problems, make_problems
 from o1_lightning.search.result import SearchResult
-from o1_lightning.search.scorers import Scorer, as_scorer, score_completions
 from o1_lightning.search.stepper import Stepper
 from o1_lightning.tasks.base import Task
-from o1_lightning.tokenizer import CharTokenizer
 
 
 def check_temperature(temperature: float) -> None:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from itertools import chain
 from typing import Any, Protocol
 
 import torch
 from torch import nn
 
-from o1_lightning.tokenizer import CharTokenizer
-
-
-def policy_device(policy: nn.Module) -> torch.device:
-    """The device of the policy's first parameter or buffer (CPU for a module holding neither)."""
-    tensor = next(chain(policy.parameters(), policy.buffers()), None)
-    return tensor.device if tensor is not None else torch.device("cpu")
+from o1_lightning.policy.gru import policy_device
+from o1_lightning.policy.tokenizer import CharTokenizer
 
 
 class Stepper(Protocol):

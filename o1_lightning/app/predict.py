@@ -1,0 +1,87 @@
+"""`python train.py predict`: solve given prompts with a chosen search method and print them with their scores."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import Callback
+from torch import nn
+
+from o1_lightning.errors import O1Error
+from o1_lightning.policy.tokenizer import CharTokenizer
+from o1_lightning.rewards.names import check_scorer_name, make_scorer
+from o1_lightning.search import run_search
+from o1_lightning.search.registry import check_method
+from o1_lightning.tasks import Task
+
+
+class SearchPredictor(Callback):
+    """Configures the search `predict` runs, prints each solution and optionally writes them as JSON lines.
+
+    Args:
+        method: a search method (greedy, sampling, best_of_n, majority, beam, mcts).
+        budget_multiplier: the budget as a multiple of one full answer (the task's max_length token-steps).
+        scorer: outcome / process (ORACLES: they read the answer), logprob (the policy's own), or none.
+        output: a .jsonl file to write the solutions to (not written when unset).
+        options: the method's own options (e.g. beam `width`, `expansions`; mcts `simulations`, `c_puct`).
+        seed: seeds the search's random draws.
+    """
+
+    def __init__(
+        self,
+        method: str = "greedy",
+        budget_multiplier: int = 1,
+        scorer: str = "logprob",
+        output: str | None = None,
+        options: dict[str, Any] | None = None,
+        seed: int = 0,
+    ) -> None:
+        check_method(method, " in search.method")
+        if budget_multiplier < 1:
+            raise O1Error(f"search.budget_multiplier must be >= 1, got {budget_multiplier}")
+        self.method, self.budget_multiplier, self.seed = method, budget_multiplier, seed
+        self.scorer, self.output = check_scorer_name(scorer), output
+        self.options = options or {}
+        self.solutions: list[dict] = []
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage == "predict":
+            pl_module.search_settings = self
+            self.solutions = []
+
+    def solve(self, policy: nn.Module, tokenizer: CharTokenizer, task: Task, prompts: list[str]) -> list[dict]:
+        scorer = make_scorer(self.scorer, task, policy, tokenizer)
+        budget = self.budget_multiplier * task.max_length
+        generator = torch.Generator().manual_seed(self.seed)
+        results = run_search(self.method, policy, tokenizer, task, prompts, budget, scorer, generator, **self.options)
+        return [
+            {
+                "prompt": r.prompt,
+                "completion": r.completion,
+                "score": r.score,
+                "scorer": r.scorer,
+                "oracle": r.oracle,
+                "method": r.method,
+                "compute": r.compute,
+                "correct": task.outcome(r.prompt, r.completion),
+            }
+            for r in results
+        ]
+
+    def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        self.solutions.extend(outputs)
+        if trainer.is_global_zero:
+            for item in outputs:
+                score = f"{item['score']:.3f} ({item['scorer']})" if "score" in item else ""
+                print(f"{item['prompt']!r} -> {item['completion']!r} {score} correct={item.get('correct')}")
+
+    def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.output and trainer.is_global_zero:
+            path = Path(self.output)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("".join(json.dumps(item) + "\n" for item in self.solutions))
+            print(f"{len(self.solutions)} solutions written to {path}")

@@ -1,0 +1,30 @@
+"""The policy pillar's floor: the tokenizer, the GRU policy, the one sampler and checkpoint loading.
+
+Everything above may import this package; it imports nothing of ours but `tasks` and `errors`.
+"""
+
+from o1_lightning.policy.checkpoint import load_policy, load_policy_weights, read_checkpoint, read_policy_weights
+from o1_lightning.policy.gru import GRUPolicy, log_probs_and_entropy, policy_device
+from o1_lightning.policy.sampler import Samples, sample
+from o1_lightning.policy.sequences import decode_completions, encode_demonstrations, join_sequences
+from o1_lightning.policy.tokenizer import BOS, EOS, PAD, SPECIALS, CharTokenizer
+
+__all__ = [
+    "BOS",
+    "EOS",
+    "PAD",
+    "SPECIALS",
+    "CharTokenizer",
+    "GRUPolicy",
+    "Samples",
+    "decode_completions",
+    "encode_demonstrations",
+    "join_sequences",
+    "load_policy",
+    "load_policy_weights",
+    "log_probs_and_entropy",
+    "policy_device",
+    "read_checkpoint",
+    "read_policy_weights",
+    "sample",
+]
