@@ -25,7 +25,8 @@ class SearchPredictor(Callback):
     Args:
         method: a search method (greedy, sampling, best_of_n, majority, beam, mcts).
         budget_multiplier: the budget as a multiple of one full answer (the task's max_length token-steps).
-        scorer: outcome / process (ORACLES: they read the answer), logprob (the policy's own), or none.
+        scorer: outcome / process (ORACLES: they read the answer), logprob (the policy's own), none, rm:PATH, a
+            dotted path to a function (prompts, completions) -> list[float], or a weighted sum (README, Rewards).
         output: a .jsonl file to write the solutions to (not written when unset).
         options: the method's own options (e.g. beam `width`, `expansions`; mcts `simulations`, `c_puct`).
         seed: seeds the search's random draws.
