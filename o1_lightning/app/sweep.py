@@ -16,11 +16,9 @@ from o1_lightning.errors import O1Error
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.names import check_scorer_name, make_scorer
 from o1_lightning.search import run_search
+from o1_lightning.search.records import DEFAULT_SCORERS
 from o1_lightning.search.registry import check_method
 from o1_lightning.tasks import Task
-
-DEFAULT_SCORERS = {"greedy": "none", "sampling": "none", "best_of_n": "outcome", "majority": "none"}
-DEFAULT_SCORERS |= {"beam": "process", "mcts": "outcome"}
 
 
 @dataclass
