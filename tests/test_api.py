@@ -11,10 +11,8 @@ from o1_lightning import Policy, load_policy
 from o1_lightning.errors import O1Error
 from o1_lightning.tasks import TargetTask
 
-from .conftest import CONFIGS, REPO
+from .conftest import DEBUG, REPO
 from .helpers import run_cli
-
-DEBUG = str(CONFIGS / "debug.yaml")
 
 
 def test_importing_the_package_and_its_tasks_stays_light():

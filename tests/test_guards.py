@@ -11,10 +11,9 @@ from o1_lightning.app.data import RolloutDataModule
 from o1_lightning.learning import objectives as objectives_file
 from o1_lightning.learning.objectives import PolicyGradient
 
-from .conftest import CONFIGS
+from .conftest import DEBUG
 from .helpers import run_cli, scalars
 
-DEBUG = str(CONFIGS / "debug.yaml")
 MOVING_AVERAGE = ["--model.baseline", "moving_average"]  # its buffer must be restored on a skipped step too
 
 

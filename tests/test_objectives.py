@@ -5,13 +5,12 @@ import math
 import pytest
 import torch
 
-from .conftest import CONFIGS
+from .conftest import CONFIGS, DEBUG
 from .helpers import run_cli, scalars
 
 SFT = str(CONFIGS / "addition_sft.yaml")
 RL = str(CONFIGS / "addition_rl.yaml")
 PPO = str(CONFIGS / "hello_ppo.yaml")
-DEBUG = str(CONFIGS / "debug.yaml")
 # The addition configs shrunk to seconds: 2-digit sums, a 16-unit GRU, 16 episodes a batch.
 TINY = [
     "--data.task.init_args.max_digits", "2",

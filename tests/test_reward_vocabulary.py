@@ -13,10 +13,9 @@ from o1_lightning.rewards import make_reward_function, make_scorer
 from o1_lightning.rewards.learned import LearnedShapingReward, RewardModel, RewardModelScorer
 from o1_lightning.tasks import AdditionTask, TargetTask
 
-from .conftest import CONFIGS
+from .conftest import CONFIGS, HELLO
 from .helpers import run_cli, scalars
 
-HELLO = str(CONFIGS / "hello.yaml")
 USER_REWARDS = '''
 import torch
 
