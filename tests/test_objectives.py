@@ -138,3 +138,17 @@ def test_inconsistent_objective_settings_are_one_line(args, message, in_tmp, cap
     assert run_cli("fit", "--config", DEBUG, *args) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0]
+
+
+def test_ppo_logs_the_batches_lightning_writes(in_tmp):
+    """PPO moves global_step within a batch; the log decision is taken before, so every n-th batch logs its own."""
+    (in_tmp / "every_4_steps.yaml").write_text(EVERY_4_STEPS)
+    args = ["--config", PPO, "--config", "every_4_steps.yaml", "--data.task.init_args.target", "hi"]
+    small = ["--data.batch_size", "16", "--model.hidden_size", "16", "--trainer.enable_progress_bar", "false"]
+    ppo = ["--model.ppo_epochs", "2", "--model.num_minibatches", "2", "--trainer.max_steps", "24"]
+    for every in ("1", "3"):
+        root = ["--trainer.log_every_n_steps", every, "--trainer.default_root_dir", f"every_{every}"]
+        assert run_cli("fit", *args, *small, *ppo, *root) == 0
+    every_batch, every_third = scalars(in_tmp / "every_1", "train/reward"), scalars(in_tmp / "every_3", "train/reward")
+    assert sorted(every_batch) == list(range(6)) and sorted(every_third) == [2, 5]
+    assert every_third == {step: every_batch[step] for step in (2, 5)}

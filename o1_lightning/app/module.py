@@ -138,9 +138,10 @@ class PolicyModule(L.LightningModule):
                 datamodule.attach_policy(self.policy, self.global_rank)
 
     def training_step(self, batch: Rollout, batch_idx: int) -> torch.Tensor:
+        logging = self.logging_this_step()  # decided before PPO's optimizer steps move global_step
         optimizer_step = self.optimizer_step_now if self.objective.manual_optimization else None
         output = self.objective.step(batch, optimizer_step, self.global_step)
-        if self.logging_this_step():
+        if logging:
             self.log_step(batch, output)
         return output.loss
 
