@@ -9,7 +9,7 @@ import torch
 
 from o1_lightning.errors import O1Error
 from o1_lightning.policy.tokenizer import CharTokenizer
-from o1_lightning.rewards import make_reward_function, make_scorer
+from o1_lightning.rewards import RewardFunction, make_reward_function, make_scorer
 from o1_lightning.rewards.learned import LearnedShapingReward, RewardModel, RewardModelScorer
 from o1_lightning.tasks import AdditionTask, TargetTask
 
@@ -41,6 +41,18 @@ def first_is_a_on_tokens(prompts, char_ids, lengths):
 
 
 first_is_a.score_tokens = first_is_a_on_tokens
+
+
+class TargetPrefix:
+    """A reward built with the task: how many leading characters match the target. It reads the answer."""
+
+    oracle = True
+
+    def __init__(self, task):
+        self.target = task.target
+
+    def __call__(self, prompts, completions):
+        return [float(len(c) - len(c.lstrip(self.target[:1])) if c[:1] == self.target[:1] else 0) for c in completions]
 '''
 
 
@@ -163,3 +175,16 @@ def test_a_learned_prm_shapes_training_rewards_from_the_config(in_tmp):
     task_args = ["--data.task.init_args.max_digits", "2", "--trainer.enable_progress_bar", "false"]
     shaping = ["--data.reward", "outcome+shaping", "--data.shaping_model", "rm:prm.ckpt"]
     assert run_cli("fit", *rl, *small, *task_args, *shaping) == 0
+
+
+def test_a_user_class_is_built_with_the_task_and_says_it_is_an_oracle(user_module):
+    task = TargetTask("aab", vocab="ab")
+    scorer = make_scorer(f"{user_module}.TargetPrefix+-1*{user_module}.length", task, None, None)
+    assert scorer.name == f"{user_module}.TargetPrefix+-1*{user_module}.length" and scorer.oracle
+    assert scorer.score_batch(["", ""], ["aab", "ba"]) == [2.0 - 3.0, 0.0 - 2.0]
+    assert not make_scorer(f"{user_module}.length", task, None, None).oracle
+
+
+def test_a_reward_with_other_terms_needs_the_task(user_module):
+    with pytest.raises(O1Error, match="need the task: build it with o1_lightning.rewards.make_reward_function"):
+        RewardFunction(f"outcome+{user_module}.length")
