@@ -57,19 +57,26 @@ def make_scorer(spec: str, task: Task, policy: nn.Module | None, tokenizer: Char
     return WeightedSumScorer(scorers, spec)
 
 
+def logprob_scorer(task: Task, policy: nn.Module | None, tokenizer: CharTokenizer) -> Scorer:
+    if policy is None:
+        raise O1Error("scorer 'logprob' reads the searching policy; it is not a training reward")
+    return PolicyLogProbScorer(policy, tokenizer, reduce="mean")
+
+
+BUILTIN_SCORERS = {
+    "outcome": lambda task, policy, tokenizer: OutcomeScorer(task),
+    "process": lambda task, policy, tokenizer: ProcessScorer(task),
+    "logprob": logprob_scorer,
+}
+
+
 def term_scorer(name: str, task: Task, policy: nn.Module | None, tokenizer: CharTokenizer) -> Scorer:
     """One term's scorer. `outcome` and `process` are ORACLES (the verifier, the step checker); `logprob` is the
     policy's own belief; `rm:PATH` a learned reward model (ORM, or PRM reduced by its minimum); else a dotted path."""
+    if name in BUILTIN_SCORERS:
+        return BUILTIN_SCORERS[name](task, policy, tokenizer)
     if name.startswith("rm:"):
         return RewardModelScorer.from_checkpoint(name.removeprefix("rm:"), task)
-    if name == "outcome":
-        return OutcomeScorer(task)
-    if name == "process":
-        return ProcessScorer(task)
-    if name == "logprob":
-        if policy is None:
-            raise O1Error("scorer 'logprob' reads the searching policy; it is not a training reward")
-        return PolicyLogProbScorer(policy, tokenizer, reduce="mean")
     return user_scorer(name, task)
 
 
