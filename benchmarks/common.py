@@ -10,11 +10,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))  # this checkout's package, not an installed one
 
-import torch  # noqa: E402
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
 
+import o1_lightning  # noqa: E402
+from o1_lightning.api import Policy  # noqa: E402
 from o1_lightning.app.cli import main  # noqa: E402
-from o1_lightning.app.module import PolicyModule  # noqa: E402
 from o1_lightning.tasks import Task  # noqa: E402
 
 CONFIGS = REPO / "configs"
@@ -47,19 +47,18 @@ def curve(log_dir: Path, tag: str) -> dict[int, float]:
     return values
 
 
-def load_policy(checkpoint: Path, weights: bool = True) -> PolicyModule:
-    """The PolicyModule of a checkpoint (loaded weights-only); weights=False: freshly initialised, same shape."""
-    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
-    hparams = {k: v for k, v in saved["hyper_parameters"].items() if not k.startswith("_")}
-    module = PolicyModule(**dict(hparams, init_from=None, kl_coef=0.0))
-    if weights:
-        module.policy.load_state_dict(
-            {k[len("policy.") :]: v for k, v in saved["state_dict"].items() if k.startswith("policy.")}
-        )
-    return module.eval()
+def load_policy(checkpoint: Path, weights: bool = True) -> Policy:
+    """The policy of a checkpoint (`o1_lightning.load_policy`: weights only, checked); weights=False: freshly
+    initialised, same shape."""
+    policy = o1_lightning.load_policy(checkpoint)
+    if not weights:
+        for part in policy.model.modules():
+            if hasattr(part, "reset_parameters"):
+                part.reset_parameters()
+    return policy
 
 
-def accuracy(module: PolicyModule, task: Task, prompts: list[str], chunk: int = 500) -> float:
+def accuracy(module: Policy, task: Task, prompts: list[str], chunk: int = 500) -> float:
     """Greedy-decode accuracy of `module` on `prompts`, checked by the task's verifier."""
     correct = 0
     for start in range(0, len(prompts), chunk):

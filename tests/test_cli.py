@@ -3,11 +3,8 @@
 import pytest
 import torch
 
-from .conftest import CONFIGS
+from .conftest import DEBUG, HELLO
 from .helpers import run_cli, scalars
-
-HELLO = str(CONFIGS / "hello.yaml")
-DEBUG = str(CONFIGS / "debug.yaml")
 
 
 def test_fit_solves_hello_and_leaves_last_checkpoint(in_tmp):

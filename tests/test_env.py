@@ -2,7 +2,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 from o1_lightning.app.env import TextGenerationEnv
-from o1_lightning.rewards.functions import RewardFunction
+from o1_lightning.rewards import RewardFunction, make_reward_function
 from o1_lightning.tasks import TargetTask
 
 
@@ -41,3 +41,14 @@ def test_invalid_action_is_refused():
     env.reset(seed=0)
     with pytest.raises(ValueError, match="outside Discrete"):
         env.step(99)
+
+
+def test_env_adds_the_other_terms_of_the_reward_at_the_end(tmp_path, monkeypatch):
+    (tmp_path / "env_rewards.py").write_text(
+        "def vowels(prompts, completions):\n    return [float(sum(ch in 'aeiou' for ch in c)) for c in completions]\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    task = TargetTask("hello")
+    env = TextGenerationEnv(task, make_reward_function("outcome+0.5*env_rewards.vowels", task))
+    total, terminated, *_ = type_text(env, "helpo")
+    assert terminated and total == pytest.approx(-0.1 + 0.5 * 2)  # one wrong character, two vowels

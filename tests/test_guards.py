@@ -7,14 +7,13 @@ import shutil
 import pytest
 import torch
 
-from o1_lightning.app import module as module_file
 from o1_lightning.app.data import RolloutDataModule
-from o1_lightning.app.module import PolicyModule
+from o1_lightning.learning import objectives as objectives_file
+from o1_lightning.learning.objectives import PolicyGradient
 
-from .conftest import CONFIGS
+from .conftest import DEBUG
 from .helpers import run_cli, scalars
 
-DEBUG = str(CONFIGS / "debug.yaml")
 MOVING_AVERAGE = ["--model.baseline", "moving_average"]  # its buffer must be restored on a skipped step too
 
 
@@ -36,21 +35,21 @@ def poison(monkeypatch, where: str, calls: set[int]) -> None:
 
         monkeypatch.setattr(RolloutDataModule, "next_rollout", next_rollout)
     elif where == "advantages":
-        original = PolicyModule.advantages  # still updates the moving-average buffer, with finite returns
+        original = PolicyGradient.advantages  # still updates the moving-average buffer, with finite returns
 
-        def advantages(self, returns, mask, group_size):
-            result = original(self, returns, mask, group_size)
-            return torch.full_like(result, float("nan")) if hit() else result
+        def advantages(self, rollout, values):
+            result, returns = original(self, rollout, values)
+            return (torch.full_like(result, float("nan")) if hit() else result), returns
 
-        monkeypatch.setattr(PolicyModule, "advantages", advantages)
+        monkeypatch.setattr(PolicyGradient, "advantages", advantages)
     else:
-        original = module_file.reinforce_loss
+        original = objectives_file.reinforce_loss
 
         def reinforce_loss(log_probs, advantages, mask):
             loss = original(log_probs, advantages, mask)
             return loss + float("inf") if hit() else loss
 
-        monkeypatch.setattr(module_file, "reinforce_loss", reinforce_loss)
+        monkeypatch.setattr(objectives_file, "reinforce_loss", reinforce_loss)
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,12 @@ import math
 import pytest
 import torch
 
-from .conftest import CONFIGS
+from .conftest import CONFIGS, DEBUG
 from .helpers import run_cli, scalars
 
 SFT = str(CONFIGS / "addition_sft.yaml")
 RL = str(CONFIGS / "addition_rl.yaml")
 PPO = str(CONFIGS / "hello_ppo.yaml")
-DEBUG = str(CONFIGS / "debug.yaml")
 # The addition configs shrunk to seconds: 2-digit sums, a 16-unit GRU, 16 episodes a batch.
 TINY = [
     "--data.task.init_args.max_digits", "2",
@@ -89,12 +88,17 @@ trainer:
 """
 
 
-def test_ppo_global_step_counts_optimizer_steps_and_checkpoints_save(in_tmp):
-    (in_tmp / "every_4_steps.yaml").write_text(EVERY_4_STEPS)
-    args = ["--config", PPO, "--config", "every_4_steps.yaml", "--data.task.init_args.target", "hi"]
+def fit_small_ppo(folder, rollouts: int, *args: str) -> int:
+    """hello_ppo.yaml on "hi", shrunk: 16 episodes a batch, 2 epochs x 2 minibatches = 4 optimizer steps each."""
+    (folder / "every_4_steps.yaml").write_text(EVERY_4_STEPS)
+    config = ["--config", PPO, "--config", "every_4_steps.yaml", "--data.task.init_args.target", "hi"]
     small = ["--data.batch_size", "16", "--model.hidden_size", "16", "--trainer.enable_progress_bar", "false"]
-    ppo = ["--model.ppo_epochs", "2", "--model.num_minibatches", "2", "--trainer.max_steps", "12"]
-    assert run_cli("fit", *args, *small, *ppo) == 0
+    ppo = ["--model.ppo_epochs", "2", "--model.num_minibatches", "2", "--trainer.max_steps", str(4 * rollouts)]
+    return run_cli("fit", *config, *small, *ppo, *args)
+
+
+def test_ppo_global_step_counts_optimizer_steps_and_checkpoints_save(in_tmp):
+    assert fit_small_ppo(in_tmp, 3) == 0
     # 3 rollout batches of 2 epochs x 2 minibatches: TensorBoard counts batches, global_step optimizer steps.
     assert sorted(scalars(in_tmp / "lightning_logs", "train/reward")) == [0, 1, 2]
     for tag in ("train/value_loss", "train/clip_fraction", "train/policy_loss", "train/loss", "train/entropy"):
@@ -139,3 +143,13 @@ def test_inconsistent_objective_settings_are_one_line(args, message, in_tmp, cap
     assert run_cli("fit", "--config", DEBUG, *args) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0]
+
+
+def test_ppo_logs_the_batches_lightning_writes(in_tmp):
+    """PPO moves global_step within a batch; the log decision is taken before, so every n-th batch logs its own."""
+    for every in ("1", "3"):
+        root = ["--trainer.log_every_n_steps", every, "--trainer.default_root_dir", f"every_{every}"]
+        assert fit_small_ppo(in_tmp, 6, *root) == 0
+    every_batch, every_third = scalars(in_tmp / "every_1", "train/reward"), scalars(in_tmp / "every_3", "train/reward")
+    assert sorted(every_batch) == list(range(6)) and sorted(every_third) == [2, 5]
+    assert every_third == {step: every_batch[step] for step in (2, 5)}

@@ -5,11 +5,11 @@ from o1_lightning.policy.sampler import sample
 from o1_lightning.policy.sequences import join_sequences
 from o1_lightning.policy.tokenizer import BOS, EOS, PAD, CharTokenizer
 
+from .conftest import tiny_gru
+
 
 def make_policy(seed: int = 0, **kwargs) -> tuple[GRUPolicy, CharTokenizer]:
-    torch.manual_seed(seed)
-    tokenizer = CharTokenizer("abc+=")
-    return GRUPolicy(tokenizer.size, embedding_dim=8, hidden_size=16, **kwargs), tokenizer
+    return tiny_gru("abc+=", seed, embedding_dim=8, **kwargs)
 
 
 def test_stepping_equals_teacher_forcing():

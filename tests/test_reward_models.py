@@ -7,7 +7,6 @@ import math
 import lightning as L
 import pytest
 import torch
-from torch import nn
 from torch.utils.data import DataLoader
 
 from o1_lightning.app.reward_models.cli import RewardModelCLI, main
@@ -16,7 +15,7 @@ from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
 from o1_lightning.app.reward_models.module import RewardModelModule
 from o1_lightning.errors import O1Error
 from o1_lightning.policy.gru import GRUPolicy
-from o1_lightning.policy.tokenizer import EOS, CharTokenizer
+from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.functions import RewardFunction
 from o1_lightning.rewards.learned import (
     LearnedShapingReward,
@@ -33,60 +32,18 @@ from o1_lightning.rewards.names import check_scorer_name, make_scorer
 from o1_lightning.search import run_search
 from o1_lightning.tasks import AdditionTask, CountdownTask, TargetTask
 
-from .conftest import CONFIGS
+from .conftest import CONFIGS, TablePolicy
 
-
-class TextTablePolicy(nn.Module):
-    """Stub policy: next-token probabilities looked up by the whole text so far (prompt + completion).
-
-    `table` maps that text to {char: prob} ('$' is the end token); unlisted texts are uniform over the vocab. The
-    hidden state carries the text's index, so a prefix given as part of the prompt is read exactly like one typed.
-    """
-
-    def __init__(self, tokenizer: CharTokenizer, table: dict[str, dict[str, float]]) -> None:
-        super().__init__()
-        self.anchor = nn.Parameter(torch.zeros(1))
-        self.tokenizer, self.table, self.texts = tokenizer, table, []
-
-    def _index(self, text: str) -> int:
-        if text not in self.texts:
-            self.texts.append(text)
-        return self.texts.index(text)
-
-    def _logits(self, ids: list[int]) -> torch.Tensor:
-        rows = torch.full((len(ids), self.tokenizer.size), float("-inf"))
-        for row, i in enumerate(ids):
-            uniform = {c: 1 / len(self.tokenizer.vocab) for c in self.tokenizer.vocab}
-            for char, p in self.table.get(self.texts[i], uniform).items():
-                rows[row, EOS if char == "$" else self.tokenizer.ids[char]] = math.log(p)
-        return rows
-
-    def encode(self, prompt_tokens: torch.Tensor, lengths: torch.Tensor):
-        texts = [self.tokenizer.decode(row[1:n]) for row, n in zip(prompt_tokens.tolist(), lengths.tolist())]
-        ids = [self._index(t) for t in texts]
-        return self._logits(ids), torch.tensor(ids, dtype=torch.float).view(1, -1, 1)
-
-    def step(self, tokens: torch.Tensor, hidden: torch.Tensor):
-        ids = [
-            self._index(self.texts[i] + self.tokenizer.decode([t]))
-            for i, t in zip(hidden[0, :, 0].long().tolist(), tokens.tolist())
-        ]
-        return self._logits(ids), torch.tensor(ids, dtype=torch.float).view(1, -1, 1)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_monte_carlo_labels_of_a_deterministic_policy_match_the_hand_count():
     # The policy types "a", then "b" after "a", but "a" after "ab": it cannot finish "abc" once it has "ab".
     task = TargetTask("abc", vocab="abc")
     tokenizer = CharTokenizer(task.vocab)
-    policy = TextTablePolicy(tokenizer, {"": {"a": 1.0}, "a": {"b": 1.0}, "ab": {"a": 1.0}, "ac": {"c": 1.0}})
+    policy = TablePolicy(
+        tokenizer, {"": {"a": 1.0}, "a": {"b": 1.0}, "ab": {"a": 1.0}, "ac": {"c": 1.0}}, read_prompt=True
+    )
     completions = ["abc", "acc", "bbb"]
     soft = monte_carlo_labels(policy, tokenizer, task, [""] * 3, completions, 3, torch.Generator().manual_seed(0))
     # "abc": from "a" the policy writes "aba" (0), from "ab" "aba" (0); the last step is the verifier's (1).
@@ -105,7 +62,7 @@ def test_monte_carlo_soft_labels_estimate_the_success_probability():
     # From "a": P(b) * P(c | ab) = 0.5 * 0.25 = 0.125; from "ab": P(c | ab) = 0.25.
     task = TargetTask("abc", vocab="abc")
     tokenizer = CharTokenizer(task.vocab)
-    policy = TextTablePolicy(tokenizer, {"a": {"b": 0.5, "c": 0.5}, "ab": {"c": 0.25, "a": 0.75}})
+    policy = TablePolicy(tokenizer, {"a": {"b": 0.5, "c": 0.5}, "ab": {"c": 0.25, "a": 0.75}}, read_prompt=True)
     soft = monte_carlo_labels(policy, tokenizer, task, [""], ["abc"], 2000, torch.Generator().manual_seed(0))[0]
     assert soft[0] == pytest.approx(0.125, abs=0.03) and soft[1] == pytest.approx(0.25, abs=0.03)
     assert soft[2] == 1.0
@@ -118,7 +75,9 @@ def test_monte_carlo_continuations_stop_at_the_task_length():
     task = AdditionTask(3, 3)
     tokenizer = CharTokenizer(task.vocab)
     prompt, completion = "123+456=", "300=09;250=07;140=05;=579"
-    policy = TextTablePolicy(tokenizer, {prompt + completion[:14]: {"1": 1.0}})  # "111..." forever: never correct
+    policy = TablePolicy(
+        tokenizer, {prompt + completion[:14]: {"1": 1.0}}, read_prompt=True
+    )  # "111..." forever: never correct
     soft = monte_carlo_labels(policy, tokenizer, task, [prompt], [completion], 2, torch.Generator().manual_seed(0))
     assert soft[0][1] == 0.0 and soft[0][-1] == 1.0
 

@@ -6,11 +6,10 @@ import math
 
 import pytest
 import torch
-from torch import nn
 
 from o1_lightning.errors import O1Error
 from o1_lightning.policy.gru import GRUPolicy
-from o1_lightning.policy.tokenizer import BOS, EOS, CharTokenizer
+from o1_lightning.policy.tokenizer import BOS, CharTokenizer
 from o1_lightning.search import (
     SEARCH_METHODS,
     OutcomeScorer,
@@ -34,40 +33,7 @@ from o1_lightning.search.steps import ends_step
 from o1_lightning.tasks import TargetTask, Task
 from o1_lightning.tasks.addition import AdditionTask
 
-
-class TablePolicy(nn.Module):
-    """Stub policy: next-token probabilities looked up by the completion typed so far (the hidden holds its id).
-
-    `table` maps a completion prefix to {char: prob} ('$' is the end token); unlisted prefixes are uniform over the
-    vocab. Prompts are ignored.
-    """
-
-    def __init__(self, tokenizer: CharTokenizer, table: dict[str, dict[str, float]]) -> None:
-        super().__init__()
-        self.anchor = nn.Parameter(torch.zeros(1))  # gives the stub a device
-        self.tokenizer, self.table = tokenizer, table
-        self.prefixes, self.ids = [""], {"": 0}
-
-    def _logits(self, ids: list[int]) -> torch.Tensor:
-        rows = torch.full((len(ids), self.tokenizer.size), float("-inf"))
-        for row, i in enumerate(ids):
-            uniform = {c: 1 / len(self.tokenizer.vocab) for c in self.tokenizer.vocab}
-            for char, p in self.table.get(self.prefixes[i], uniform).items():
-                rows[row, EOS if char == "$" else self.tokenizer.ids[char]] = math.log(p)
-        return rows
-
-    def encode(self, prompt_tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self._logits([0] * len(lengths)), torch.zeros(1, len(lengths), 1)
-
-    def step(self, tokens: torch.Tensor, hidden: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        ids = []
-        for i, token in zip(hidden[0, :, 0].long().tolist(), tokens.tolist()):
-            prefix = self.prefixes[i] + self.tokenizer.decode([token])
-            if prefix not in self.ids:
-                self.ids[prefix] = len(self.prefixes)
-                self.prefixes.append(prefix)
-            ids.append(self.ids[prefix])
-        return self._logits(ids), torch.tensor(ids, dtype=torch.float).view(1, -1, 1)
+from .conftest import TablePolicy, tiny_gru
 
 
 class EchoTask(Task):
@@ -111,13 +77,7 @@ class PipeTask(EchoTask):
         return [piece.startswith("a") for piece in self.steps(completion)]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: one intra-op thread is faster, and immune to a busy second core; restored afterwards."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # The trap: "a" is the likeliest first token but leads nowhere; "b" is then almost surely followed by "c".
@@ -137,9 +97,7 @@ def trap_setup() -> tuple[TablePolicy, CharTokenizer, TargetTask]:
 
 
 def gru_setup(task: Task, seed: int = 0) -> tuple[GRUPolicy, CharTokenizer]:
-    torch.manual_seed(seed)
-    tokenizer = CharTokenizer(task.vocab)
-    return GRUPolicy(tokenizer.size, hidden_size=16, can_stop=task.can_stop), tokenizer
+    return tiny_gru(task.vocab, seed, can_stop=task.can_stop)
 
 
 def test_greedy_returns_the_argmax_path_and_costs_its_length():

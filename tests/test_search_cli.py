@@ -4,10 +4,9 @@ import json
 
 import torch
 
-from .conftest import CONFIGS
+from .conftest import DEBUG
 from .helpers import run_cli, scalars
 
-DEBUG = str(CONFIGS / "debug.yaml")
 METHODS = ("greedy", "best_of_n", "majority", "beam", "mcts")
 REFRESH = """
 trainer:

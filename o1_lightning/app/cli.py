@@ -55,6 +55,7 @@ class O1CLI(LightningCLI):
 
     def after_instantiate_classes(self) -> None:
         self.check_init_from()
+        self.check_objective_schedule()
         checkpoint = getattr(self, "checkpoint", None)
         if checkpoint is None:
             return
@@ -72,6 +73,15 @@ class O1CLI(LightningCLI):
         init_from = self.model.hparams.get("init_from")
         if init_from and self.config.get("subcommand") == "fit" and getattr(self, "checkpoint", None) is None:
             read_policy_weights(init_from, self.datamodule.vocab, self.model.policy)
+
+    def check_objective_schedule(self) -> None:
+        """Refuse a batch the objective cannot split, or a checkpoint interval its optimizer steps never land on
+        (PPO takes several a batch), from the config, before anything is written."""
+        subcommand = self.config.get("subcommand")
+        trainer = (self.config[subcommand] if subcommand else self.config).get("trainer", {})
+        callbacks = [callback.get("init_args") or {} for callback in trainer.get("callbacks") or []]
+        intervals = [init_args.get("every_n_train_steps") for init_args in callbacks]
+        self.model.check_schedule(self.datamodule.batch_size, intervals)
 
 
 def main(args: list[str] | None = None) -> None:

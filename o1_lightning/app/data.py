@@ -21,6 +21,7 @@ from o1_lightning.policy.sampler import sample
 from o1_lightning.policy.sequences import decode_completions, encode_demonstrations, join_sequences
 from o1_lightning.policy.tokenizer import PAD, SPECIALS, CharTokenizer
 from o1_lightning.rewards.functions import RewardFunction
+from o1_lightning.rewards.names import make_reward_function
 from o1_lightning.tasks import Task
 
 SOURCES = ("rollouts", "demonstrations")
@@ -51,6 +52,7 @@ def make_rollout(
         for row, (prompt, completion, num_actions) in enumerate(zip(repeated, completions, samples.lengths.tolist())):
             rewards_row, outcome_reward[row], success[row] = reward_fn.episode(task, prompt, completion, num_actions)
             episode_rewards[row, :num_actions] = rewards_row
+    reward_fn.add_term_rewards(episode_rewards, repeated, completions, samples.tokens - SPECIALS, samples.lengths)
     rewards = torch.zeros(action_mask.shape, device=device)
     rewards[action_mask] = episode_rewards.to(device)[samples.tokens != PAD]
     return Rollout(
@@ -93,7 +95,11 @@ class RolloutDataModule(L.LightningDataModule):
         task: the task to learn (e.g. `o1_lightning.tasks.TargetTask`).
         batch_size: episodes per update (a multiple of `group_size`).
         group_size: completions sampled per prompt (for leave-one-out and group baselines).
-        reward: reward names joined by '+', from outcome, process and shaping.
+        reward: the training reward: terms joined by '+', each WEIGHT*NAME or NAME, from outcome, process, shaping,
+            rm:PATH (a learned reward model) and dotted paths to user functions (prompts, completions) ->
+            list[float], e.g. `outcome+0.5*mypkg.rewards.length_penalty` (README, "Rewards").
+        shaping_model: rm:PATH of a process reward model whose step probabilities are the potential of `shaping`
+            (null: the task's step checker, an oracle).
         gamma: discount of returns (shared with shaping).
         seed: seeds the rollout generator; DDP rank r > 0 uses `distributed.rank_seed(seed, r)`.
         val_prompts: held-out prompts for greedy validation, drawn once from `seed` + 1.
@@ -128,6 +134,7 @@ class RolloutDataModule(L.LightningDataModule):
         buffer_batch_size: int = 0,
         buffer_weight: float = 1.0,
         source: str = "rollouts",
+        shaping_model: str | None = None,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -155,7 +162,10 @@ class RolloutDataModule(L.LightningDataModule):
         self.buffer = SolutionBuffer(buffer_size)
         self.buffer_batch_size, self.buffer_weight = buffer_batch_size, buffer_weight
         self.tokenizer = CharTokenizer(task.vocab)
-        self.reward_fn = RewardFunction(reward, correct_reward, mistake_penalty, process_reward, shaping_scale, gamma)
+        self.reward_fn = make_reward_function(
+            reward, task, shaping_model, correct_reward=correct_reward, mistake_penalty=mistake_penalty,
+            process_reward=process_reward, shaping_scale=shaping_scale, gamma=gamma,
+        )  # fmt: skip
         self.batch_size, self.group_size, self.gamma = batch_size, group_size, gamma
         self.seed, self.num_val_prompts, self.steps_per_epoch = seed, val_prompts, steps_per_epoch
         self.generator = torch.Generator().manual_seed(seed)

@@ -65,6 +65,11 @@ class TextGenerationEnv(gym.Env):
         rewards, _, solved = self.reward_fn.episode(
             self.task, self.prompt, self.completion, self.num_actions, finished=terminated
         )
+        if terminated:  # other terms of the reward (user functions, rm:PATH) score the finished completion
+            rewards = rewards.unsqueeze(0)
+            char_ids = torch.tensor([[self.task.vocab.index(c) for c in self.completion]])
+            lengths = torch.tensor([self.num_actions])
+            self.reward_fn.add_term_rewards(rewards, [self.prompt], [self.completion], char_ids, lengths)
         known = float(rewards.sum())
         reward, self.emitted = known - self.emitted, known
         info = {"success": solved} if terminated else {}

@@ -1,8 +1,6 @@
-"""The LightningModule: wires the policy, the advantage estimators and the losses together."""
+"""The LightningModule: wires the policy, the chosen objective and baseline, validation and predict together."""
 
 from __future__ import annotations
-
-from collections import defaultdict
 
 import lightning as L
 import torch
@@ -10,25 +8,16 @@ from torchmetrics import MeanMetric
 
 from o1_lightning.errors import O1Error
 from o1_lightning.learning import advantages as adv
+from o1_lightning.learning.baselines import BaselineSettings, make_baseline
 from o1_lightning.learning.initialization import frozen_copy
-from o1_lightning.learning.losses import (
-    clip_fraction,
-    entropy_bonus,
-    k3_kl,
-    ppo_clip_loss,
-    reinforce_loss,
-    sft_loss,
-    value_loss,
-)
+from o1_lightning.learning.objectives import LossSettings, StepOutput, objective_class
 from o1_lightning.learning.rollout import Rollout
 from o1_lightning.policy.checkpoint import load_policy_weights
-from o1_lightning.policy.gru import GRUPolicy, log_probs_and_entropy
-from o1_lightning.policy.sampler import sample
-from o1_lightning.policy.sequences import decode_completions
+from o1_lightning.policy.gru import GRUPolicy
 from o1_lightning.policy.tokenizer import CharTokenizer
+from o1_lightning.search.records import SearchRequest
+from o1_lightning.search.registry import run_search
 from o1_lightning.tasks import Task
-
-OBJECTIVES = ("reinforce", "ppo", "sft")
 
 
 class PolicyModule(L.LightningModule):
@@ -86,8 +75,7 @@ class PolicyModule(L.LightningModule):
         max_grad_norm: float | None = None,
     ) -> None:
         super().__init__()
-        if objective not in OBJECTIVES:
-            raise O1Error(f"unknown objective {objective!r}; allowed: {', '.join(OBJECTIVES)}")
+        objective_type = objective_class(objective)
         if kl_coef < 0 or value_coef < 0 or not 0 <= gae_lambda <= 1:
             raise O1Error(
                 f"model.kl_coef and model.value_coef must be >= 0 and model.gae_lambda in [0, 1], "
@@ -100,8 +88,6 @@ class PolicyModule(L.LightningModule):
             )
         if max_grad_norm is not None and objective != "ppo":
             raise O1Error("model.max_grad_norm is for objective ppo; use trainer.gradient_clip_val for the others")
-        if baseline not in adv.BASELINES:
-            raise O1Error(f"unknown baseline {baseline!r}; allowed: {', '.join(adv.BASELINES)}")
         if normalize not in adv.NORMALIZATIONS:
             raise O1Error(f"unknown normalize {normalize!r}; allowed: {', '.join(adv.NORMALIZATIONS)}")
         for name, size in (("embedding_dim", embedding_dim), ("hidden_size", hidden_size), ("num_layers", num_layers)):
@@ -110,18 +96,27 @@ class PolicyModule(L.LightningModule):
         if not lr > 0:
             raise O1Error(f"model.lr must be positive, got {lr}")
         self.save_hyperparameters()
-        self.automatic_optimization = objective != "ppo"
+        settings = BaselineSettings(gamma, max_length, moving_average_momentum, gae_lambda)
+        self.baseline = make_baseline(baseline, settings)
         self.tokenizer = CharTokenizer(vocab)
         self.policy = GRUPolicy(
-            self.tokenizer.size, embedding_dim, hidden_size, num_layers, value_head=baseline == "gae", can_stop=can_stop
+            self.tokenizer.size,
+            embedding_dim,
+            hidden_size,
+            num_layers,
+            value_head=self.baseline.needs_values,
+            can_stop=can_stop,
         )
         # The KL anchor lives in the module's state, so a resumed fit restores it exactly without init_from.
         self.reference = None
         if kl_coef > 0:
             self.reference = GRUPolicy(self.tokenizer.size, embedding_dim, hidden_size, num_layers, can_stop=can_stop)
             frozen_copy(self.policy, self.reference)
-        self.register_buffer("return_average", torch.zeros(max_length))
+        settings = LossSettings(normalize, entropy_coef, value_coef, kl_coef, ppo_epochs, num_minibatches, clip_range)
+        self.objective = objective_type(settings, self.policy, self.baseline, self.reference)
+        self.automatic_optimization = not self.objective.manual_optimization
         self.task: Task | None = None
+        self.predict_search = SearchRequest(scorer="none")
         self.metrics = torch.nn.ModuleDict(
             {name: MeanMetric(dist_sync_on_step=True) for name in ("reward", "success", "entropy", "length")}
         )
@@ -142,47 +137,46 @@ class PolicyModule(L.LightningModule):
             if hasattr(datamodule, "attach_policy"):
                 datamodule.attach_policy(self.policy, self.global_rank)
 
-    def advantages(self, returns: torch.Tensor, mask: torch.Tensor, group_size: int) -> torch.Tensor:
-        baseline = self.hparams.baseline
-        if baseline == "none":
-            advantages = returns * mask
-        elif baseline == "moving_average":
-            advantages = adv.moving_average_advantages(returns, mask, self.return_average)
-            batch_mean, present = adv.per_position_mean(returns, mask, self.hparams.max_length)
-            self.return_average = adv.moving_average_update(
-                self.return_average, batch_mean, present, self.hparams.moving_average_momentum
-            )
-        elif baseline == "rloo":
-            advantages = adv.leave_one_out_baseline(returns, group_size) * mask
-        else:
-            advantages = adv.group_normalized(returns, group_size) * mask
-        return adv.normalize(advantages, mask, self.hparams.normalize)
+    def training_step(self, batch: Rollout, batch_idx: int) -> torch.Tensor:
+        logging = self.logging_this_step()  # decided before PPO's optimizer steps move global_step
+        optimizer_step = self.optimizer_step_now if self.objective.manual_optimization else None
+        output = self.objective.step(batch, optimizer_step, self.global_step)
+        if logging:
+            self.log_step(batch, output)
+        return output.loss
 
-    def training_step(self, rollout: Rollout, batch_idx: int) -> torch.Tensor:
-        if self.hparams.objective == "sft":
-            return self.sft_step(rollout)
-        if self.hparams.objective == "ppo":
-            return self.ppo_step(rollout)
-        mask = rollout.action_mask
-        log_probs, entropy, values = self.score(self.policy, rollout.tokens, mask)
-        advantages, returns = self.estimate_advantages(rollout, values)
-        policy_loss = reinforce_loss(log_probs, advantages, mask)
-        loss, terms = self.add_regularizers(policy_loss, rollout.tokens, mask, log_probs, entropy, values, returns)
-        if rollout.demo_tokens is not None:  # expert iteration: imitate verified solutions found by search
-            demo_log_probs, _, _ = self.score(self.policy, rollout.demo_tokens, rollout.demo_mask)
-            terms["imitation_loss"] = sft_loss(demo_log_probs, rollout.demo_mask)
-            loss = loss + rollout.demo_weight * terms["imitation_loss"]
-        if self.logging_this_step():
-            self.log_rollout(rollout, terms.pop("entropy").detach(), loss.detach())
-            self.log_terms({name: value.detach() for name, value in terms.items()})
-        return loss
+    def optimizer_step_now(self, loss: torch.Tensor) -> None:
+        """One manual optimizer step (PPO's minibatches): backward, optional clipping, step."""
+        optimizer = self.optimizers()
+        optimizer.zero_grad()
+        self.manual_backward(loss)
+        if self.hparams.max_grad_norm is not None:
+            self.clip_gradients(optimizer, self.hparams.max_grad_norm, gradient_clip_algorithm="norm")
+        optimizer.step()
 
     def logging_this_step(self) -> bool:
-        """Whether Lightning writes this step's logs (every `log_every_n_steps`); each `self.log` call costs ~1 ms,
-        which is most of Lightning's per-step overhead for a batch this small, so we log only when it is written."""
-        if self._trainer is None:
+        """Whether Lightning writes this step's logs (every `trainer.log_every_n_steps` batches, and when the fit
+        stops); each `self.log` call costs ~1 ms, most of Lightning's per-step overhead for a batch this small,
+        so we log only when it is written. Batches are counted from `global_step`, which counts optimizer steps."""
+        try:
+            trainer = self.trainer
+        except RuntimeError:  # not attached to a Trainer (a direct call)
             return False
-        return self.trainer._logger_connector.should_update_logs
+        if trainer.log_every_n_steps == 0:
+            return False
+        batches = self.global_step // self.objective.optimizer_steps_per_batch
+        return (batches + 1) % trainer.log_every_n_steps == 0 or trainer.should_stop
+
+    def log_step(self, batch: Rollout, output: StepOutput) -> None:
+        """The rollout's metrics and the loss terms; a batch of demonstrations (SFT) has no rollout metrics."""
+        if output.sampling_entropy is not None:
+            self.log_rollout(batch, output.sampling_entropy, output.loss.detach())
+            self.log_terms(output.terms)
+            return
+        log = {"on_step": True, "on_epoch": False, "batch_size": 1, "sync_dist": True}
+        self.log("train/loss", output.loss.detach(), prog_bar=True, **log)
+        for name, value in output.terms.items():
+            self.log(f"train/{name}", value, **log)
 
     def log_rollout(self, rollout: Rollout, mean_entropy: torch.Tensor, loss: torch.Tensor) -> None:
         values = {
@@ -219,10 +213,16 @@ class PolicyModule(L.LightningModule):
         )
 
     def generate(self, prompts: list[str], greedy: bool = True, generator: torch.Generator | None = None) -> list[str]:
-        """Decode completions of `prompts` with the current policy (greedy by default)."""
-        prompt_tokens, lengths = self.tokenizer.encode_prompts(prompts, self.device)
-        samples = sample(self.policy, prompt_tokens, lengths, self.hparams.max_length, generator, greedy=greedy)
-        return decode_completions(self.tokenizer, samples)
+        """Completions of `prompts` by the current policy: the search pillar's `greedy` method (the one greedy
+        decoder of validation, test, the sweep, predict and the Python API) or, with greedy=False, one sample."""
+        if self.task is None:
+            raise O1Error("PolicyModule.generate needs the task: fit or load it with a datamodule, or use load_policy")
+        method = "greedy" if greedy else "sampling"
+        generator = generator if generator is not None else torch.Generator().manual_seed(0)
+        results = run_search(
+            method, self.policy, self.tokenizer, self.task, prompts, self.hparams.max_length, None, generator
+        )
+        return [result.completion for result in results]
 
     def validation_step(self, prompts: list[str], batch_idx: int) -> None:
         completions = self.generate(prompts)
@@ -241,12 +241,13 @@ class PolicyModule(L.LightningModule):
         correct = torch.tensor([float(self.task.outcome(p, c)) for p, c in zip(prompts, completions)])
         self.log("test/greedy_accuracy", correct.mean(), batch_size=len(prompts))
 
+    def use_search(self, request: SearchRequest) -> None:
+        """Choose the search `predict` runs (the SearchPredictor callback passes the CLI's `search.*`)."""
+        self.predict_search = request
+
     def predict_step(self, prompts: list[str], batch_idx: int) -> list[dict]:
-        """Solutions of `prompts` by the search the SearchPredictor callback configures (greedy without it)."""
-        settings = getattr(self, "search_settings", None)
-        if settings is None:
-            return [{"prompt": p, "completion": c} for p, c in zip(prompts, self.generate(prompts))]
-        return settings.solve(self.policy, self.tokenizer, self.task, prompts)
+        """One record per prompt (search/records.py), by the chosen search (greedy by default)."""
+        return self.predict_search.solve(self.policy, self.tokenizer, self.task, prompts)
 
     def configure_optimizers(self) -> torch.optim.Optimizer:
         return torch.optim.Adam(self.policy.parameters(), lr=self.hparams.lr)
@@ -254,10 +255,27 @@ class PolicyModule(L.LightningModule):
     # --- policy initialization, SFT and PPO -------------------------------------------------------------------
 
     def check_source(self, source: str) -> None:
-        """SFT learns from demonstrations, the RL objectives from the policy's own rollouts."""
-        wanted = "demonstrations" if self.hparams.objective == "sft" else "rollouts"
+        """Each objective learns from one kind of batch: SFT from demonstrations, the RL objectives from rollouts."""
+        wanted = self.objective.source
         if source != wanted:
             raise O1Error(f"model.objective {self.hparams.objective} trains on data.source {wanted}, got {source!r}")
+
+    @property
+    def optimizer_steps_per_batch(self) -> int:
+        """Optimizer steps (`global_step`) per training batch: 1, or PPO's ppo_epochs x num_minibatches."""
+        return self.objective.optimizer_steps_per_batch
+
+    def check_schedule(self, batch_size: int, checkpoint_intervals: list[int | None] = ()) -> None:
+        """The objective must split `batch_size`, and each checkpoint's every_n_train_steps must fall on the
+        steps it reaches (PPO jumps by several per batch), else one O1Error line."""
+        self.objective.check_batch_size(batch_size)
+        per_batch = self.optimizer_steps_per_batch
+        for every in checkpoint_intervals:
+            if every and every % per_batch:
+                raise O1Error(
+                    f"checkpoint every_n_train_steps={every} is not a multiple of the {per_batch} optimizer steps "
+                    "PPO takes per rollout batch (ppo_epochs x num_minibatches): it would never save"
+                )
 
     def on_fit_start(self) -> None:
         """Start from init_from's policy weights, unless resuming: then the checkpoint has restored everything."""
@@ -265,127 +283,18 @@ class PolicyModule(L.LightningModule):
             load_policy_weights(self.hparams.init_from, self.hparams.vocab, self.policy)
             if self.reference is not None:
                 frozen_copy(self.policy, self.reference)
-        if self.hparams.objective == "ppo":
-            self.check_ppo_schedule()
-
-    def check_ppo_schedule(self) -> None:
-        """Minibatches must split the batch evenly, and periodic checkpoints must fall on PPO's step multiples."""
         batch_size = getattr(self.trainer.datamodule, "batch_size", None)
-        if batch_size is not None and batch_size % self.hparams.num_minibatches:
-            raise O1Error(
-                f"data.batch_size {batch_size} is not a multiple of model.num_minibatches "
-                f"{self.hparams.num_minibatches}"
-            )
-        per_rollout = self.hparams.ppo_epochs * self.hparams.num_minibatches
-        for callback in self.trainer.checkpoint_callbacks:
-            every = getattr(callback, "_every_n_train_steps", 0)
-            if every and every % per_rollout:
-                raise O1Error(
-                    f"checkpoint every_n_train_steps={every} is not a multiple of the {per_rollout} optimizer steps "
-                    "PPO takes per rollout batch (ppo_epochs x num_minibatches): it would never save"
-                )
+        if batch_size is not None:
+            self.check_schedule(batch_size)
 
-    def score(
-        self, policy: GRUPolicy, tokens: torch.Tensor, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Teacher-forced (B, T-1) log-probs of the taken tokens, entropies and values (None without a value head).
-
-        Log-probs are zeroed off the action mask: a padding target's is -inf, which would turn into NaN
-        gradients through the KL and PPO ratios.
-        """
-        logits, values = policy(tokens[:, :-1])  # (B, T-1, V), (B, T-1) or None
-        log_probs, entropy = log_probs_and_entropy(logits, tokens[:, 1:])
-        return torch.where(mask, log_probs, torch.zeros_like(log_probs)), entropy, values
-
-    def estimate_advantages(self, rollout: Rollout, values: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
-        """(advantages, returns) of a rollout batch; the returns are the value head's targets under gae."""
-        mask = rollout.action_mask
-        if self.hparams.baseline == "gae":
-            advantages, returns = adv.gae(
-                rollout.rewards, values.detach(), mask, self.hparams.gamma, self.hparams.gae_lambda
-            )
-            return adv.normalize(advantages, mask, self.hparams.normalize), returns
-        returns = adv.discounted_returns(rollout.rewards, self.hparams.gamma)
-        return self.advantages(returns, mask, rollout.group_size), returns
-
-    def add_regularizers(
-        self,
-        policy_loss: torch.Tensor,
-        tokens: torch.Tensor,
-        mask: torch.Tensor,
-        log_probs: torch.Tensor,
-        entropy: torch.Tensor,
-        values: torch.Tensor | None,
-        returns: torch.Tensor,
-    ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """policy loss - entropy bonus (+ value loss) (+ KL to the reference), and each term by name."""
-        terms = {"policy_loss": policy_loss.detach(), "entropy": entropy_bonus(entropy, mask)}
-        loss = policy_loss - self.hparams.entropy_coef * terms["entropy"]
-        if values is not None:
-            terms["value_loss"] = value_loss(values, returns, mask)
-            loss = loss + self.hparams.value_coef * terms["value_loss"]
-        if self.reference is not None:
-            with torch.no_grad():
-                ref_log_probs, _, _ = self.score(self.reference, tokens, mask)
-            terms["kl"] = adv.masked_mean(k3_kl(log_probs, ref_log_probs), mask)
-            loss = loss + self.hparams.kl_coef * terms["kl"]
-        return loss, terms
+    def on_load_checkpoint(self, checkpoint: dict) -> None:
+        """Checkpoints from before baselines were classes kept the moving average as `return_average`."""
+        state = checkpoint["state_dict"]
+        if "return_average" in state:
+            average = state.pop("return_average")
+            if "baseline.average" in self.state_dict():
+                state["baseline.average"] = average
 
     def log_terms(self, terms: dict[str, torch.Tensor]) -> None:
         for name, value in terms.items():
             self.log(f"train/{name}", value, on_step=True, on_epoch=False, batch_size=1)
-
-    def sft_step(self, batch: Rollout) -> torch.Tensor:
-        """Cross-entropy of the demonstrated completions (end token included), teacher-forced in one GRU call."""
-        mask = batch.action_mask
-        log_probs, entropy, _ = self.score(self.policy, batch.tokens, mask)
-        loss = sft_loss(log_probs, mask)
-        if self.logging_this_step():
-            log = {"on_step": True, "on_epoch": False, "batch_size": 1, "sync_dist": True}
-            self.log("train/loss", loss.detach(), prog_bar=True, **log)
-            self.log("train/entropy", entropy_bonus(entropy, mask).detach(), **log)
-            self.log("train/length", batch.lengths.float().mean(), **log)
-        return loss
-
-    def ppo_step(self, rollout: Rollout) -> torch.Tensor:
-        """ppo_epochs passes over one rollout batch in num_minibatches shuffled minibatches, one step each.
-
-        Advantages and value targets are computed once, before the first step; the ratio's denominator is the
-        sampling policy's log-probs stored in the rollout.
-        """
-        optimizer = self.optimizers()
-        mask = rollout.action_mask
-        with torch.no_grad():
-            _, entropy, values = self.score(self.policy, rollout.tokens, mask)
-            advantages, returns = self.estimate_advantages(rollout, values)
-            sampling_entropy = entropy_bonus(entropy, mask)
-        # The shuffle is drawn from the step number, so a resumed fit replays exactly the uninterrupted one.
-        generator = torch.Generator().manual_seed(self.global_step)
-        batch = rollout.tokens.shape[0]
-        totals: dict[str, list[torch.Tensor]] = defaultdict(list)
-        for _ in range(self.hparams.ppo_epochs):
-            order = torch.randperm(batch, generator=generator).to(self.device)
-            for rows in order.split(batch // self.hparams.num_minibatches):
-                tokens, minibatch_mask = rollout.tokens[rows], mask[rows]
-                log_probs, entropy, minibatch_values = self.score(self.policy, tokens, minibatch_mask)
-                old_log_probs = rollout.old_log_probs[rows]
-                clip = self.hparams.clip_range
-                policy_loss = ppo_clip_loss(log_probs, old_log_probs, advantages[rows], minibatch_mask, clip)
-                loss, terms = self.add_regularizers(
-                    policy_loss, tokens, minibatch_mask, log_probs, entropy, minibatch_values, returns[rows]
-                )
-                optimizer.zero_grad()
-                self.manual_backward(loss)
-                if self.hparams.max_grad_norm is not None:
-                    self.clip_gradients(optimizer, self.hparams.max_grad_norm, gradient_clip_algorithm="norm")
-                optimizer.step()
-                terms.pop("entropy")
-                terms["clip_fraction"] = clip_fraction(log_probs.detach(), old_log_probs, minibatch_mask, clip)
-                for name, value in {"loss": loss, **terms}.items():
-                    totals[name].append(value.detach())
-        means = {name: torch.stack(values).mean() for name, values in totals.items()}
-        loss = means.pop("loss")
-        if self.logging_this_step():
-            self.log_rollout(rollout, sampling_entropy, loss)
-            self.log_terms(means)
-        return loss

@@ -7,16 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import torch
 from lightning.pytorch.callbacks import Callback
-from torch import nn
 
 from o1_lightning.errors import O1Error
-from o1_lightning.policy.tokenizer import CharTokenizer
-from o1_lightning.rewards.names import check_scorer_name, make_scorer
-from o1_lightning.search import run_search
+from o1_lightning.rewards.names import check_scorer_name
+from o1_lightning.search.records import SearchRequest
 from o1_lightning.search.registry import check_method
-from o1_lightning.tasks import Task
 
 
 class SearchPredictor(Callback):
@@ -25,7 +21,8 @@ class SearchPredictor(Callback):
     Args:
         method: a search method (greedy, sampling, best_of_n, majority, beam, mcts).
         budget_multiplier: the budget as a multiple of one full answer (the task's max_length token-steps).
-        scorer: outcome / process (ORACLES: they read the answer), logprob (the policy's own), or none.
+        scorer: outcome / process (ORACLES: they read the answer), logprob (the policy's own), none, rm:PATH, a
+            dotted path to a function (prompts, completions) -> list[float], or a weighted sum (README, Rewards).
         output: a .jsonl file to write the solutions to (not written when unset).
         options: the method's own options (e.g. beam `width`, `expansions`; mcts `simulations`, `c_puct`).
         seed: seeds the search's random draws.
@@ -50,27 +47,12 @@ class SearchPredictor(Callback):
 
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         if stage == "predict":
-            pl_module.search_settings = self
+            pl_module.use_search(self.request())
             self.solutions = []
 
-    def solve(self, policy: nn.Module, tokenizer: CharTokenizer, task: Task, prompts: list[str]) -> list[dict]:
-        scorer = make_scorer(self.scorer, task, policy, tokenizer)
-        budget = self.budget_multiplier * task.max_length
-        generator = torch.Generator().manual_seed(self.seed)
-        results = run_search(self.method, policy, tokenizer, task, prompts, budget, scorer, generator, **self.options)
-        return [
-            {
-                "prompt": r.prompt,
-                "completion": r.completion,
-                "score": r.score,
-                "scorer": r.scorer,
-                "oracle": r.oracle,
-                "method": r.method,
-                "compute": r.compute,
-                "correct": task.outcome(r.prompt, r.completion),
-            }
-            for r in results
-        ]
+    def request(self) -> SearchRequest:
+        """The search `predict_step` runs (the same records as the Python API's `Policy.search`)."""
+        return SearchRequest(self.method, self.budget_multiplier, self.scorer, self.options, self.seed)
 
     def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
         self.solutions.extend(outputs)

@@ -16,11 +16,9 @@ from o1_lightning.errors import O1Error
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.names import check_scorer_name, make_scorer
 from o1_lightning.search import run_search
+from o1_lightning.search.records import DEFAULT_SCORERS
 from o1_lightning.search.registry import check_method
 from o1_lightning.tasks import Task
-
-DEFAULT_SCORERS = {"greedy": "none", "sampling": "none", "best_of_n": "outcome", "majority": "none"}
-DEFAULT_SCORERS |= {"beam": "process", "mcts": "outcome"}
 
 
 @dataclass
@@ -115,7 +113,8 @@ class SearchSweep(Callback):
     Args:
         methods: search methods to compare.
         budget_multipliers: budgets as multiples of one full answer (the task's max_length in token-steps).
-        scorers: scorer per method (outcome and process are oracles; logprob is the policy's own; none).
+        scorers: scorer per method, in the reward vocabulary (outcome and process are oracles; logprob is the
+            policy's own; none; rm:PATH; a dotted path to a user function; weighted sums).
         repeats: solve each test prompt this many times with independent draws, so that accuracy estimates a
             success rate even for a task with one prompt (the target task).
         options: per-method options, e.g. {beam: {expansions: 4}, mcts: {c_puct: 2.0}}.

@@ -10,7 +10,6 @@ import torch
 
 from o1_lightning.errors import O1Error
 
-BASELINES = ("none", "moving_average", "rloo", "group", "gae")
 NORMALIZATIONS = ("none", "episode", "batch")
 
 

@@ -3,7 +3,12 @@
 Everything above may import this package; it imports nothing of ours but `tasks` and `errors`.
 """
 
-from o1_lightning.policy.checkpoint import load_policy, load_policy_weights, read_checkpoint, read_policy_weights
+from o1_lightning.policy.checkpoint import (
+    load_policy_weights,
+    policy_from_checkpoint,
+    read_checkpoint,
+    read_policy_weights,
+)
 from o1_lightning.policy.gru import GRUPolicy, log_probs_and_entropy, policy_device
 from o1_lightning.policy.sampler import Samples, sample
 from o1_lightning.policy.sequences import decode_completions, encode_demonstrations, join_sequences
@@ -20,9 +25,9 @@ __all__ = [
     "decode_completions",
     "encode_demonstrations",
     "join_sequences",
-    "load_policy",
     "load_policy_weights",
     "log_probs_and_entropy",
+    "policy_from_checkpoint",
     "policy_device",
     "read_checkpoint",
     "read_policy_weights",

@@ -42,20 +42,24 @@ def read_policy_weights(path: str | Path, vocab: str, policy: GRUPolicy) -> dict
     The checkpoint must be of the same vocab and architecture. A value head is optional on either side: one
     the checkpoint lacks starts fresh, one this policy lacks is dropped.
     """
-    checkpoint = read_checkpoint(path)
+    return policy_weights(read_checkpoint(path), str(path), vocab, policy)
+
+
+def policy_weights(checkpoint: dict, path: str, vocab: str, policy: GRUPolicy) -> dict[str, torch.Tensor]:
+    """`read_policy_weights` on a checkpoint already read."""
     saved_vocab = checkpoint.get("hyper_parameters", {}).get("vocab")
     if saved_vocab != vocab:
-        raise O1Error(f"init_from checkpoint {str(path)!r} has vocab {saved_vocab!r}, this task's is {vocab!r}")
+        raise O1Error(f"init_from checkpoint {path!r} has vocab {saved_vocab!r}, this task's is {vocab!r}")
     saved = {k[len(PREFIX) :]: v for k, v in checkpoint["state_dict"].items() if k.startswith(PREFIX)}
     weights = {}
     for name, own in policy.state_dict().items():
         if name not in saved:
             if name.startswith("value."):
                 continue
-            raise O1Error(f"init_from checkpoint {str(path)!r} has no policy weight {name!r}")
+            raise O1Error(f"checkpoint {path!r} has no policy weight {name!r}")
         if saved[name].shape != own.shape:
             raise O1Error(
-                f"init_from checkpoint {str(path)!r} has {name} of shape {tuple(saved[name].shape)}, this policy "
+                f"checkpoint {path!r} has {name} of shape {tuple(saved[name].shape)}, this policy "
                 f"{tuple(own.shape)}: embedding_dim, hidden_size and num_layers must match"
             )
         weights[name] = saved[name]
@@ -67,20 +71,16 @@ def load_policy_weights(path: str | Path, vocab: str, policy: GRUPolicy) -> None
     policy.load_state_dict(read_policy_weights(path, vocab, policy), strict=False)
 
 
-def load_policy(checkpoint: str | Path) -> tuple[GRUPolicy, str]:
-    """The GRU policy of a `train.py` checkpoint and its vocab (weights only, read with the CLI's checks)."""
-    saved = read_checkpoint(checkpoint)
+def policy_from_checkpoint(path: str | Path) -> tuple[GRUPolicy, dict]:
+    """The GRU policy of a `train.py` checkpoint (in eval mode) and its checkpoint, read weights-only and checked
+    (`read_policy_weights`): the one checkpoint-to-policy loader of the CLI's init_from, reward-model data and
+    the Python API (`o1_lightning.load_policy`)."""
+    saved = read_checkpoint(path)
     hparams = saved.get("hyper_parameters", {})
     if "vocab" not in hparams:
-        raise O1Error(f"checkpoint {str(checkpoint)!r} has no policy hyperparameters (is it a train.py checkpoint?)")
-    tokenizer = CharTokenizer(hparams["vocab"])
-    policy = GRUPolicy(
-        tokenizer.size,
-        hparams.get("embedding_dim", 32),
-        hparams.get("hidden_size", 128),
-        hparams.get("num_layers", 1),
-        can_stop=hparams.get("can_stop", True),
-    )
-    state = {k.removeprefix("policy."): v for k, v in saved["state_dict"].items() if k.startswith("policy.")}
-    policy.load_state_dict(state)
-    return policy.eval(), hparams["vocab"]
+        raise O1Error(f"checkpoint {str(path)!r} has no policy hyperparameters (is it a train.py checkpoint?)")
+    size = CharTokenizer(hparams["vocab"]).size
+    shape = [hparams.get(name, default) for name, default in (("embedding_dim", 32), ("hidden_size", 128))]
+    policy = GRUPolicy(size, *shape, hparams.get("num_layers", 1), can_stop=hparams.get("can_stop", True))
+    policy.load_state_dict(policy_weights(saved, str(path), hparams["vocab"], policy), strict=False)
+    return policy.eval(), saved

@@ -1,24 +1,23 @@
-"""Reward design: the seed's outcome reward, per-step process reward and potential-based shaping."""
+"""Training rewards: the seed's outcome reward, per-step process reward, potential-based shaping, and any other
+scorer of the vocabulary (a learned reward model, a user function) as a weighted reward on the last action."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from o1_lightning.errors import O1Error
+from o1_lightning.rewards.scorers import Scorer
+from o1_lightning.rewards.spec import parse_terms
 from o1_lightning.tasks.base import Task
 
 REWARD_NAMES = ("outcome", "process", "shaping")
 
 
 def parse_reward_names(spec: str) -> tuple[str, ...]:
-    """'outcome+process' -> ('outcome', 'process'), with a clear error for an unknown name."""
-    names = tuple(name.strip() for name in spec.split("+"))
-    for name in names:
-        if name not in REWARD_NAMES:
-            raise O1Error(f"unknown reward {name!r} in {spec!r}; allowed: {', '.join(REWARD_NAMES)}, joined with '+'")
-    return names
+    """'outcome+0.5*process' -> ('outcome', 'process'), with a clear error for an unknown name (see spec.py)."""
+    return tuple(term.name for term in parse_terms(spec, REWARD_NAMES, "reward"))
 
 
 def shaping_rewards(potentials: torch.Tensor, gamma: float) -> torch.Tensor:
@@ -43,10 +42,12 @@ def prefix_potentials(steps: list[str], checked: list[bool], num_actions: int, s
 class RewardFunction:
     """Turns verified episodes into per-action rewards, as chosen in config.
 
-    reward: names joined by '+' from `outcome` (+correct_reward on a verified solution, else
-      -mistake_penalty per wrong step: the seed's +1 / -0.1 per wrong character), `process`
-      (+-process_reward on the last character of each correct / wrong step) and `shaping`
-      (gamma * Phi(s') - Phi(s), Phi = shaping_scale * leading correct steps).
+    reward: terms joined by '+', each optionally weighted (`0.5*process`), from `outcome` (+correct_reward on a
+      verified solution, else -mistake_penalty per wrong step: the seed's +1 / -0.1 per wrong character),
+      `process` (+-process_reward on the last character of each correct / wrong step), `shaping`
+      (gamma * Phi(s') - Phi(s), Phi = shaping_scale * leading correct steps), and other scorers (rm:PATH, a
+      dotted path) whose weighted score lands on the last action: `term_scorers` holds those, built with the
+      task by `names.make_reward_function`.
     """
 
     reward: str = "outcome"
@@ -55,9 +56,18 @@ class RewardFunction:
     process_reward: float = 0.1
     shaping_scale: float = 0.1
     gamma: float = 0.99
+    term_scorers: list[tuple[float, Scorer]] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
-        self.names = parse_reward_names(self.reward)
+        terms = parse_terms(self.reward, REWARD_NAMES, "reward")
+        self.names = tuple(term.name for term in terms if term.name in REWARD_NAMES)
+        self.weights = {term.name: term.weight for term in terms if term.name in REWARD_NAMES}
+        others = [term.name for term in terms if term.name not in REWARD_NAMES]
+        if len(others) != len(self.term_scorers):
+            raise O1Error(
+                f"reward {self.reward!r} has terms {others} that need the task: build it with "
+                "o1_lightning.rewards.make_reward_function(reward, task)"
+            )
 
     def outcome(self, task: Task, prompt: str, completion: str) -> tuple[float, bool]:
         solved = task.outcome(prompt, completion)
@@ -74,14 +84,31 @@ class RewardFunction:
         outcome_value = torch.where(solved, self.correct_reward, -self.mistake_penalty * mistakes)
         rewards = torch.zeros(correct.shape, device=correct.device)
         if "outcome" in self.names:
-            rewards[:, -1] += outcome_value
+            rewards[:, -1] += self.weights["outcome"] * outcome_value
         if "process" in self.names:
-            rewards += torch.where(correct, self.process_reward, -self.process_reward)
+            rewards += self.weights["process"] * torch.where(correct, self.process_reward, -self.process_reward)
         if "shaping" in self.names:
             leading_correct = torch.cumprod(correct.long(), -1).cumsum(-1)  # (B, L) after each action
             potentials = self.shaping_scale * torch.nn.functional.pad(leading_correct, (1, 0)).float()
-            rewards += shaping_rewards(potentials, self.gamma)
+            rewards += self.weights["shaping"] * shaping_rewards(potentials, self.gamma)
         return rewards, outcome_value, solved
+
+    def add_term_rewards(
+        self, rewards: torch.Tensor, prompts: list[str], completions: list[str], char_ids: torch.Tensor, lengths
+    ) -> None:
+        """Add each other term's weighted score to the (B, L) `rewards` at each episode's last action, in place.
+
+        A scorer's `score_tokens` fast path reads the (B, L) character ids; otherwise it reads the text.
+        """
+        if not self.term_scorers:
+            return
+        last = (lengths.to(rewards.device) - 1).clamp(min=0)  # (B,) an empty completion's reward goes on action 0
+        rows = torch.arange(rewards.shape[0], device=rewards.device)
+        for weight, scorer in self.term_scorers:
+            scores = scorer.score_tokens(prompts, char_ids, lengths)
+            if scores is None:
+                scores = torch.tensor(scorer.score_batch(prompts, completions))
+            rewards[rows, last] += weight * scores.to(rewards.device, rewards.dtype)
 
     def episode(
         self, task: Task, prompt: str, completion: str, num_actions: int, finished: bool = True
@@ -94,7 +121,7 @@ class RewardFunction:
         rewards = torch.zeros(num_actions)
         outcome_value, solved = self.outcome(task, prompt, completion)
         if "outcome" in self.names and finished:
-            rewards[num_actions - 1] += outcome_value
+            rewards[num_actions - 1] += self.weights["outcome"] * outcome_value
         steps = task.steps(completion)
         checked = task.process(prompt, completion)
         if not finished:
@@ -103,10 +130,10 @@ class RewardFunction:
             end = 0
             for step, ok in zip(steps, checked):
                 end += len(step)
-                rewards[end - 1] += self.process_reward if ok else -self.process_reward
+                rewards[end - 1] += self.weights["process"] * (self.process_reward if ok else -self.process_reward)
         if "shaping" in self.names:
             potentials = self.potentials(task, prompt, steps, checked, num_actions)
-            rewards += shaping_rewards(potentials, self.gamma)
+            rewards += self.weights["shaping"] * shaping_rewards(potentials, self.gamma)
         return rewards, outcome_value, solved
 
     def potentials(self, task: Task, prompt: str, steps: list[str], checked: list[bool], num_actions: int):

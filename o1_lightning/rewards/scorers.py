@@ -1,5 +1,6 @@
-"""Pluggable scorers of (prompt, completion) -> float: the task's oracles, the policy's own log-probability, or any
-callable (learned reward models plug in here). Step scorers are the same callables applied to partial completions."""
+"""Scorers: the one reward vocabulary's objects. A scorer turns (prompts, completions) into one float each
+(`score_batch`, the signature of a user reward function), and one pair into a float (`__call__`); search applies
+it to partial completions as a step score. Oracles read the task's ground truth and say so (`oracle`)."""
 
 from __future__ import annotations
 
@@ -26,6 +27,11 @@ class Scorer:
     def score_batch(self, prompts: list[str], completions: list[str]) -> list[float]:
         """Scores of many pairs; override to batch (a reward model), the default calls one pair at a time."""
         return [float(self(p, c)) for p, c in zip(prompts, completions)]
+
+    def score_tokens(self, prompts: list[str], char_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor | None:
+        """Optional fast path on token ids: (B, L) completion characters as vocab indices (anything past `lengths`
+        is padding) and (B,) lengths -> (B,) scores; None means "read the text" (`score_batch`)."""
+        return None
 
 
 class OutcomeScorer(Scorer):
@@ -112,6 +118,47 @@ class FunctionScorer(Scorer):
     def score_batch(self, prompts: list[str], completions: list[str]) -> list[float]:
         batch = getattr(self.function, "score_batch", None)
         return [float(s) for s in batch(prompts, completions)] if batch else super().score_batch(prompts, completions)
+
+
+class BatchFunctionScorer(Scorer):
+    """A user reward function `(prompts, completions) -> list[float]`, as TRL's reward_funcs take; its optional
+    `oracle` and `step_scores` attributes are kept, and a `score_tokens` attribute is its fast path on token ids."""
+
+    def __init__(self, function: Callable[[list[str], list[str]], list[float]], name: str) -> None:
+        self.function, self.name = function, name
+        self.oracle = bool(getattr(function, "oracle", False))
+        if hasattr(function, "step_scores"):
+            self.step_scores = function.step_scores
+
+    def __call__(self, prompt: str, completion: str) -> float:
+        return self.score_batch([prompt], [completion])[0]
+
+    def score_batch(self, prompts: list[str], completions: list[str]) -> list[float]:
+        scores = [float(s) for s in self.function(prompts, completions)]
+        if len(scores) != len(prompts):
+            raise O1Error(f"reward {self.name!r} returned {len(scores)} scores for {len(prompts)} completions")
+        return scores
+
+    def score_tokens(self, prompts: list[str], char_ids: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor | None:
+        fast = getattr(self.function, "score_tokens", None)
+        return None if fast is None else fast(prompts, char_ids, lengths)
+
+
+class WeightedSumScorer(Scorer):
+    """A weighted sum of scorers (`outcome+0.5*mypkg.length_penalty`); an oracle when any of its terms is."""
+
+    def __init__(self, terms: list[tuple[float, Scorer]], name: str) -> None:
+        self.terms, self.name = terms, name
+        self.oracle = any(scorer.oracle for _, scorer in terms)
+
+    def __call__(self, prompt: str, completion: str) -> float:
+        return self.score_batch([prompt], [completion])[0]
+
+    def score_batch(self, prompts: list[str], completions: list[str]) -> list[float]:
+        total = [0.0] * len(prompts)
+        for weight, scorer in self.terms:
+            total = [t + weight * s for t, s in zip(total, scorer.score_batch(prompts, completions))]
+        return total
 
 
 def as_scorer(scorer: Scorer | Callable[[str, str], float] | None) -> Scorer | None:

@@ -9,7 +9,7 @@ from torch.utils.data import DataLoader
 
 from o1_lightning.errors import O1Error
 from o1_lightning.learning.imitation import cached_imitation
-from o1_lightning.policy.checkpoint import load_policy
+from o1_lightning.policy.checkpoint import policy_from_checkpoint
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.learned.model import RewardExamples
 from o1_lightning.rewards.learned.rollouts import LABELS, label_rollouts, policy_rollouts
@@ -74,7 +74,8 @@ class RewardDataModule(L.LightningDataModule):
     def load_policy(self) -> nn.Module:
         if self.policy_checkpoint is None:
             return cached_imitation(self.task, self.imitation_steps, self.cache_dir, seed=self.seed)
-        policy, vocab = load_policy(self.policy_checkpoint)
+        policy, saved = policy_from_checkpoint(self.policy_checkpoint)
+        vocab = saved["hyper_parameters"]["vocab"]
         if vocab != self.task.vocab:
             raise O1Error(f"policy checkpoint vocab {vocab!r} does not match this task's vocab {self.task.vocab!r}")
         return policy

@@ -41,7 +41,7 @@ class RewardModelModule(L.LightningModule):
 
     def setup(self, stage: str) -> None:
         """Copy the policy's weights before fitting (a resumed fit then loads its checkpoint over them)."""
-        datamodule = self.trainer.datamodule if self._trainer is not None else None
+        datamodule = self.trainer.datamodule  # setup is called by the Trainer, so one is attached
         if stage == "fit" and self.hparams.init_from_policy and getattr(datamodule, "policy", None) is not None:
             self.model.init_from_policy(datamodule.policy)
 
