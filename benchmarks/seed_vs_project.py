@@ -16,8 +16,9 @@ import lightning as L
 import torch
 from torch import nn
 
-from o1_lightning.app.data import RolloutDataModule, make_rollout
+from o1_lightning.app.data import RolloutDataModule
 from o1_lightning.app.module import PolicyModule
+from o1_lightning.learning.sample_rollout import make_rollout
 from o1_lightning.policy.tokenizer import BOS, SPECIALS
 from o1_lightning.rewards.functions import RewardFunction
 from o1_lightning.tasks import TargetTask

@@ -5,7 +5,7 @@ Everything above may import this package; it imports nothing of ours but `tasks`
 
 from o1_lightning.policy.checkpoint import load_policy, load_policy_weights, read_checkpoint, read_policy_weights
 from o1_lightning.policy.gru import GRUPolicy, log_probs_and_entropy, policy_device
-from o1_lightning.policy.sampler import Samples, sample
+from o1_lightning.policy.sampler import Samples, draw_tokens, sample
 from o1_lightning.policy.sequences import decode_completions, encode_demonstrations, join_sequences
 from o1_lightning.policy.tokenizer import BOS, EOS, PAD, SPECIALS, CharTokenizer
 
@@ -18,6 +18,7 @@ __all__ = [
     "GRUPolicy",
     "Samples",
     "decode_completions",
+    "draw_tokens",
     "encode_demonstrations",
     "join_sequences",
     "load_policy",
