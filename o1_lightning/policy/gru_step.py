@@ -7,6 +7,7 @@ matmul per step. The recurrent (B, H) x (H, 3H) matmul stays: it is the step's r
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import torch
@@ -99,3 +100,11 @@ def step_function(policy: nn.Module, compiled: bool = False) -> StepFunction:
     _, _, weight_hh, bias_hh = step.layers[0]
     tables = (step.input_table, weight_hh, bias_hh, step.head_weight, step.head_bias)
     return lambda tokens, hidden: _compiled_one_layer_step(tokens, hidden, *tables)
+
+
+def full_precision(device: torch.device) -> contextlib.AbstractContextManager:
+    """Autocast switched off while it is on (Lightning's mixed precision wraps test and predict steps in it):
+    search and sampling keep float32 states. A no-op otherwise, since entering autocast costs time on a CPU."""
+    if torch.is_autocast_enabled(device.type):
+        return torch.autocast(device.type, enabled=False)
+    return contextlib.nullcontext()

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from o1_lightning.policy.gru_step import step_function
+from o1_lightning.policy.gru_step import full_precision, step_function
 from o1_lightning.policy.tokenizer import EOS, PAD, SPECIALS
 
 # A variable-length batch checks that every row has ended (a host sync) once per this many steps, not every step.
@@ -89,14 +89,11 @@ def sample(
     the policy's device when the generator is there. A completion stops at EOS or after `max_length` actions. Runs
     in full precision whatever autocast is active (Lightning's mixed precision wraps validation steps in it).
     """
-    device = prompt_tokens.device
-    if torch.is_autocast_enabled(device.type):  # entering the context costs ~1 ms on a CPU: only when needed
-        with torch.autocast(device.type, enabled=False):
-            return sample(policy, prompt_tokens, prompt_lengths, max_length, generator, temperature, greedy, rows)
-    logits, hidden = policy.encode(prompt_tokens, prompt_lengths)  # (P, V), (L, P, H)
-    if rows is not None:
-        logits, hidden = logits.index_select(0, rows), hidden.index_select(1, rows)  # (B, V), (L, B, H)
-    return sample_from(policy, logits, hidden, max_length, generator, temperature, greedy, compiled)
+    with full_precision(prompt_tokens.device):
+        logits, hidden = policy.encode(prompt_tokens, prompt_lengths)  # (P, V), (L, P, H)
+        if rows is not None:
+            logits, hidden = logits.index_select(0, rows), hidden.index_select(1, rows)  # (B, V), (L, B, H)
+        return sample_from(policy, logits, hidden, max_length, generator, temperature, greedy, compiled)
 
 
 def sample_from(
