@@ -28,7 +28,7 @@ from benchmarks.seed_vs_project import SeedEnv, SeedPolicy, seed_episode, seed_u
 from o1_lightning.app.data import RolloutDataModule  # noqa: E402
 from o1_lightning.app.module import PolicyModule  # noqa: E402
 from o1_lightning.learning.sample_rollout import make_rollout  # noqa: E402
-from o1_lightning.policy.gru_step import step_function  # noqa: E402
+from o1_lightning.policy import sampler  # noqa: E402
 from o1_lightning.rewards.functions import RewardFunction  # noqa: E402
 from o1_lightning.tasks import TargetTask  # noqa: E402
 
@@ -108,21 +108,37 @@ def rollout_rate(target: str, batch: int, device: torch.device, seconds: float, 
     return best_rate(one, seconds, device)
 
 
-def gru_math_rate(target: str, batch: int, device: torch.device, seconds: float) -> float:
-    """Rollouts/s of the GRU arithmetic alone: the T - 1 steps (recurrent matmul, gates, head) of one rollout."""
+def gru_math_fraction(target: str, batch: int, device: torch.device, seconds: float) -> float:
+    """Share of rollout wall time spent inside the GRU steps (recurrent matmul, gates, head), timed within the same
+    rollouts (so a change of machine load cannot skew it)."""
     module, task = project_policy(target, device)
-    step = step_function(module.policy)
-    tokens = torch.randint(3, module.tokenizer.size, (batch,), device=device)
-    hidden = torch.zeros(1, batch, module.hparams.hidden_size, device=device)
+    generator = torch.Generator(device=device).manual_seed(0)
+    inside = [0.0]
+    plain = sampler.step_function
 
-    def one() -> int:
-        state = hidden
-        with torch.no_grad():
-            for _ in range(task.max_length - 1):
-                _, state = step(tokens, state)
-        return 1
+    def timed_step_function(policy: torch.nn.Module, compiled: bool = False):
+        step = plain(policy, compiled)
 
-    return best_rate(one, seconds, device)
+        def timed(tokens: torch.Tensor, hidden: torch.Tensor):
+            synchronize(device)
+            start = time.perf_counter()
+            result = step(tokens, hidden)
+            synchronize(device)
+            inside[0] += time.perf_counter() - start
+            return result
+
+        return timed
+
+    sampler.step_function = timed_step_function
+    try:
+        make_rollout(module.policy, task, module.tokenizer, RewardFunction(), [""], batch, generator)  # warm-up
+        inside[0], start = 0.0, time.perf_counter()
+        while time.perf_counter() - start < seconds / 3:
+            make_rollout(module.policy, task, module.tokenizer, RewardFunction(), [""], batch, generator)
+        synchronize(device)
+        return inside[0] / (time.perf_counter() - start)
+    finally:
+        sampler.step_function = plain
 
 
 def peak_memory_bytes(target: str, batch: int, device: torch.device) -> int:
@@ -195,13 +211,8 @@ def rollout_figures(device: torch.device, name: str, batches: tuple[int, ...], s
             emit(f"rollout_episodes_per_s_{key}_batch_{batch}", round(rate, 1), "episodes/s", name)
             emit(f"rollout_token_steps_per_s_{key}_batch_{batch}", round(rate * len(target), 1), "token-steps/s", name)
     for key, batch in (("hello", 512), ("target56", batches[1])):
-        gru = gru_math_rate(TARGETS[key], batch, device, seconds)
-        emit(
-            f"rollout_gru_math_fraction_{key}_batch_{batch}",
-            round(rates[key, batch] / batch / gru, 3),
-            "fraction",
-            name,
-        )
+        fraction = gru_math_fraction(TARGETS[key], batch, device, seconds)
+        emit(f"rollout_gru_math_fraction_{key}_batch_{batch}", round(fraction, 3), "fraction", name)
     for batch in batches:
         peak = peak_memory_bytes(TARGETS["target56"], batch, device)
         emit(f"rollout_peak_memory_target56_batch_{batch}", round(peak / 2**20, 1), "MiB", name)

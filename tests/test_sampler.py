@@ -98,12 +98,13 @@ def test_uniforms_of_exactly_zero_never_emit_pad(can_stop, monkeypatch):
         assert PAD not in row[:length] and all(token == PAD for token in row[length:])
 
 
-def test_one_prompt_encoded_once_equals_the_prompt_repeated():
+@pytest.mark.parametrize("batch", [6, 64])  # 64 rows of one prompt: the first step is shared (P x V = 6 states)
+def test_one_prompt_encoded_once_equals_the_prompt_repeated(batch):
     policy, tokenizer = make_policy()
     generator = torch.Generator().manual_seed(5)
     prompts, lengths = tokenizer.encode_prompts(["ab"])
-    expanded = sample(policy, prompts, lengths, 5, generator, rows=torch.zeros(6, dtype=torch.long))
-    repeated, repeated_lengths = tokenizer.encode_prompts(["ab"] * 6)
+    expanded = sample(policy, prompts, lengths, 5, generator, rows=torch.zeros(batch, dtype=torch.long))
+    repeated, repeated_lengths = tokenizer.encode_prompts(["ab"] * batch)
     generator.manual_seed(5)
     plain = sample(policy, repeated, repeated_lengths, 5, generator)
     assert torch.equal(expanded.tokens, plain.tokens) and torch.equal(expanded.lengths, plain.lengths)

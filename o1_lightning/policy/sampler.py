@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
-from o1_lightning.policy.gru_step import full_precision, step_function
+from o1_lightning.policy.gru_step import StepFunction, full_precision, step_function
 from o1_lightning.policy.tokenizer import EOS, PAD, SPECIALS
 
 # A variable-length batch checks that every row has ended (a host sync) once per this many steps, not every step.
@@ -56,6 +56,25 @@ def rank_keys(vocab_size: int, device: torch.device) -> tuple[torch.Tensor, torc
     return 2 * vocab_size - index, index + 1
 
 
+def first_step(
+    step: StepFunction, prompt_hidden: torch.Tensor, vocab: int, rows: torch.Tensor, action: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The step after each row's first action: (B, V) logits and (L, B, H) state.
+
+    Right after the prompt, rows of one prompt share their state, so there are at most P x V distinct next states:
+    when the batch is much larger (the seed's task: one prompt, 512 rows, 30 tokens) each is computed once and
+    picked by index, a whole GRU step saved. A row's result does not depend on the rows around it (a matmul row is
+    the same at any batch of 8 rows or more), so the samples are those of the plain step.
+    """
+    prompts = prompt_hidden.shape[1]
+    if rows.shape[0] <= 2 * prompts * vocab:
+        return step(action, prompt_hidden.index_select(1, rows))
+    every_token = torch.arange(vocab, device=rows.device).repeat(prompts)  # (P*V,)
+    logits, hidden = step(every_token, prompt_hidden.repeat_interleave(vocab, dim=1))  # (P*V, V), (L, P*V, H)
+    pick = rows * vocab + action  # (B,) row of each (prompt, first token)
+    return logits.index_select(0, pick), hidden.index_select(1, pick)
+
+
 def fallback_token(policy: torch.nn.Module) -> int:
     """The token a row with non-finite logits gets: end where the policy may stop, else the first character."""
     return EOS if getattr(policy, "can_stop", True) else SPECIALS
@@ -91,24 +110,26 @@ def sample(
     """
     with full_precision(prompt_tokens.device):
         logits, hidden = policy.encode(prompt_tokens, prompt_lengths)  # (P, V), (L, P, H)
-        if rows is not None:
-            logits, hidden = logits.index_select(0, rows), hidden.index_select(1, rows)  # (B, V), (L, B, H)
-        return sample_from(policy, logits, hidden, max_length, generator, temperature, greedy, compiled)
+        if rows is None:
+            rows = torch.arange(prompt_tokens.shape[0], device=prompt_tokens.device)
+        return sample_from(policy, logits, hidden, rows, max_length, generator, temperature, greedy, compiled)
 
 
 def sample_from(
     policy: torch.nn.Module,
-    logits: torch.Tensor,
-    hidden: torch.Tensor,
+    prompt_logits: torch.Tensor,
+    prompt_hidden: torch.Tensor,
+    rows: torch.Tensor,
     max_length: int,
     generator: torch.Generator | None,
     temperature: float,
     greedy: bool,
     compiled: bool,
 ) -> Samples:
-    """The step loop of `sample`, from (B, V) first logits and the (L, B, H) hidden state after each prompt."""
-    batch, device = logits.shape[0], logits.device
+    """The step loop of `sample`, from each prompt's (P, V) first logits and (L, P, H) state, and (B,) `rows`."""
+    batch, device = rows.shape[0], rows.device
     step = step_function(policy, compiled)
+    logits = prompt_logits.index_select(0, rows)  # (B, V)
     can_stop, fallback = getattr(policy, "can_stop", True), fallback_token(policy)
     uniforms = None if greedy else draw_uniforms(generator, (max_length, batch), device)  # (T, B)
     tokens = torch.full((batch, max_length), PAD, dtype=torch.long, device=device)  # (B, T)
@@ -128,7 +149,10 @@ def sample_from(
         if can_stop and (t + 1) % FINISHED_CHECK_EVERY == 0 and bool(finished.all()):
             steps = t + 1
             break
-        logits, hidden = step(action, hidden)
+        if t == 0:
+            logits, hidden = first_step(step, prompt_hidden, prompt_logits.shape[1], rows, action)
+        else:
+            logits, hidden = step(action, hidden)
     if can_stop:
         lengths = (tokens[:, :steps] != PAD).sum(-1)  # (B,): the sampler never emits PAD before a row ends
         steps = int(lengths.max()) if batch else 0
