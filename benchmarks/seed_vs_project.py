@@ -16,8 +16,9 @@ import lightning as L
 import torch
 from torch import nn
 
-from o1_lightning.app.data import RolloutDataModule, make_rollout
+from o1_lightning.app.data import RolloutDataModule
 from o1_lightning.app.module import PolicyModule
+from o1_lightning.learning.sample_rollout import make_rollout
 from o1_lightning.policy.tokenizer import BOS, SPECIALS
 from o1_lightning.rewards.functions import RewardFunction
 from o1_lightning.tasks import TargetTask
@@ -80,15 +81,21 @@ def seed_episode(policy: SeedPolicy, env: SeedEnv) -> tuple[list[torch.Tensor], 
 
 
 def seed_update(
-    optimizer: torch.optim.Optimizer, log_probs: list[torch.Tensor], rewards: list[float], gamma: float
+    optimizer: torch.optim.Optimizer,
+    log_probs: list[torch.Tensor],
+    rewards: list[float],
+    gamma: float,
+    normalize: bool = True,
 ) -> None:
-    """The seed's REINFORCE: discounted returns, normalised within the episode, no baseline."""
+    """The seed's REINFORCE: discounted returns, normalised within the episode (our reading; `normalize=False`: the
+    other reading, raw returns), no baseline."""
     returns, running = [], 0.0
     for reward in reversed(rewards):
         running = reward + gamma * running
         returns.insert(0, running)
     returns = torch.tensor(returns)
-    returns = (returns - returns.mean()) / (returns.std(unbiased=False) + 1e-9)
+    if normalize:
+        returns = (returns - returns.mean()) / (returns.std(unbiased=False) + 1e-9)
     loss = -(torch.stack(log_probs) * returns).sum()
     optimizer.zero_grad()
     loss.backward()

@@ -27,4 +27,4 @@ class RolloutProbe(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
         step = trainer.global_step - 1  # the step whose metrics were just logged
         reward, loss = float(batch.episode_reward.mean()), float(outputs["loss"])
-        self.write(trainer, {"step": step, "completions": batch.completions, "reward": reward, "loss": loss})
+        self.write(trainer, {"step": step, "completions": list(batch.completions), "reward": reward, "loss": loss})

@@ -26,7 +26,6 @@ from o1_lightning.search import (
     run_search,
     vote,
 )
-from o1_lightning.search.extend import sample_tokens
 from o1_lightning.search.mcts import search_tree
 from o1_lightning.search.problems import make_problems
 from o1_lightning.search.steps import ends_step
@@ -290,11 +289,6 @@ def test_beam_with_multi_character_steps():
     policy = TablePolicy(tokenizer, table)
     [result] = beam_search(policy, tokenizer, task, [""], 24, ProcessScorer(task, "all"), width=2, expansions=2)
     assert result.completion == "a|" and result.compute == 2 * 2 + 2  # two 2-char candidates, then two end tokens
-
-
-def test_sample_tokens_never_draws_masked_tokens():
-    logits = torch.tensor([[float("-inf"), 0.0, float("-inf"), 0.0, float("-inf")]]).repeat(3, 1)
-    assert sample_tokens(logits, torch.tensor([0.0, 0.5, 0.999999])).tolist() == [1, 3, 3]
 
 
 def test_errors_are_one_line_and_name_the_choices():

@@ -10,63 +10,28 @@ import lightning as L
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from o1_lightning.app.distributed import gather_generator_states, rank_seed, restore_generator_state
+from o1_lightning.app.device_generator import DeviceGenerator
+from o1_lightning.app.distributed import (
+    gather_generator_states,
+    gather_objects,
+    rank_and_world_size,
+    rank_seed,
+    restore_generator_state,
+)
 from o1_lightning.app.task_identity import task_identity
 from o1_lightning.errors import O1Error
 from o1_lightning.learning.buffer import SolutionBuffer
 from o1_lightning.learning.demonstrations import make_demonstrations
 from o1_lightning.learning.rollout import Rollout
-from o1_lightning.policy.gru import GRUPolicy
-from o1_lightning.policy.sampler import sample
-from o1_lightning.policy.sequences import decode_completions, encode_demonstrations, join_sequences
-from o1_lightning.policy.tokenizer import PAD, SPECIALS, CharTokenizer
-from o1_lightning.rewards.functions import RewardFunction
+from o1_lightning.learning.sample_rollout import make_rollout
+from o1_lightning.policy.gru import GRUPolicy, policy_device
+from o1_lightning.policy.sequences import encode_demonstrations
+from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.names import make_reward_function
 from o1_lightning.tasks import Task
 
 SOURCES = ("rollouts", "demonstrations")
-
-
-def make_rollout(
-    policy: GRUPolicy,
-    task: Task,
-    tokenizer: CharTokenizer,
-    reward_fn: RewardFunction,
-    prompts: list[str],
-    group_size: int,
-    generator: torch.Generator,
-) -> Rollout:
-    """Sample `group_size` completions of each prompt (consecutive rows), verify them and reward them."""
-    device = next(policy.parameters()).device
-    repeated = [p for p in prompts for _ in range(group_size)]
-    prompt_tokens, prompt_lengths = tokenizer.encode_prompts(repeated, device)
-    samples = sample(policy, prompt_tokens, prompt_lengths, task.max_length, generator)
-    completions = decode_completions(tokenizer, samples)
-    tokens, action_mask, old_log_probs = join_sequences(prompt_tokens, prompt_lengths, samples)
-    correct = task.character_correctness(samples.tokens - SPECIALS)
-    if correct is not None:  # vectorised fast path: every character is a step, every completion full length
-        episode_rewards, outcome_reward, success = reward_fn.fixed_length_batch(correct)
-    else:
-        episode_rewards = torch.zeros(samples.tokens.shape)
-        outcome_reward, success = torch.zeros(len(repeated)), torch.zeros(len(repeated))
-        for row, (prompt, completion, num_actions) in enumerate(zip(repeated, completions, samples.lengths.tolist())):
-            rewards_row, outcome_reward[row], success[row] = reward_fn.episode(task, prompt, completion, num_actions)
-            episode_rewards[row, :num_actions] = rewards_row
-    reward_fn.add_term_rewards(episode_rewards, repeated, completions, samples.tokens - SPECIALS, samples.lengths)
-    rewards = torch.zeros(action_mask.shape, device=device)
-    rewards[action_mask] = episode_rewards.to(device)[samples.tokens != PAD]
-    return Rollout(
-        tokens=tokens,
-        action_mask=action_mask,
-        old_log_probs=old_log_probs,
-        rewards=rewards,
-        outcome_reward=outcome_reward.to(device),
-        success=success.to(device).float(),
-        lengths=samples.lengths,
-        group_size=group_size,
-        prompts=repeated,
-        completions=completions,
-    )
+DEVICE_STREAM_OFFSET = 3  # an accelerator's sampling stream: seed + 3 (seed + 1 and + 2 draw the held-out prompts)
 
 
 class RolloutDataset(IterableDataset):
@@ -168,7 +133,8 @@ class RolloutDataModule(L.LightningDataModule):
         )  # fmt: skip
         self.batch_size, self.group_size, self.gamma = batch_size, group_size, gamma
         self.seed, self.num_val_prompts, self.steps_per_epoch = seed, val_prompts, steps_per_epoch
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator().manual_seed(seed)  # prompts and buffer draws (CPU)
+        self.device_generator = DeviceGenerator(seed + DEVICE_STREAM_OFFSET)  # sampling on an accelerator
         self.policy: GRUPolicy | None = None
 
     @property
@@ -188,6 +154,7 @@ class RolloutDataModule(L.LightningDataModule):
         self.policy = policy
         if rank:
             self.generator.manual_seed(rank_seed(self.seed, rank))
+            self.device_generator.reseed(rank_seed(self.seed, rank) + DEVICE_STREAM_OFFSET)
 
     @staticmethod
     def read_predict_prompts(task: Task, prompts: list[str] | None, path: str | None) -> list[str]:
@@ -211,8 +178,10 @@ class RolloutDataModule(L.LightningDataModule):
         if self.policy is None:
             raise RuntimeError("attach_policy() must be called before sampling rollouts")
         prompts = self.task.sample_prompts(self.batch_size // self.group_size, self.generator)
+        generator = self.rollout_generator(policy_device(self.policy))
+        compiled = getattr(self.policy, "compile_steps", False)
         rollout = make_rollout(
-            self.policy, self.task, self.tokenizer, self.reward_fn, prompts, self.group_size, self.generator
+            self.policy, self.task, self.tokenizer, self.reward_fn, prompts, self.group_size, generator, compiled
         )
         if self.buffer_batch_size and len(self.buffer):
             demo_prompts, demo_completions = zip(*self.buffer.sample(self.buffer_batch_size, self.generator))
@@ -222,6 +191,11 @@ class RolloutDataModule(L.LightningDataModule):
             )
             rollout.demo_weight = self.buffer_weight
         return rollout
+
+    def rollout_generator(self, device: torch.device) -> torch.Generator:
+        """Where the sampling uniforms come from: the CPU stream on a CPU (as one stream always did, so CPU runs
+        keep their curves), a generator on the device itself on an accelerator (no copy per step)."""
+        return self.generator if device.type == "cpu" else self.device_generator.on(device)
 
     def held_out_prompts(self, count: int, seed_offset: int) -> list[str]:
         """A fixed prompt set drawn from `seed + seed_offset`, duplicates dropped (a fixed task has one prompt)."""
@@ -254,6 +228,7 @@ class RolloutDataModule(L.LightningDataModule):
         # the search buffer (equal on every rank: SearchRefresh adds every rank's solutions everywhere).
         return {
             "generators": gather_generator_states(self.generator),
+            "device_generators": gather_objects(self.device_generator.state_dict()),
             "task": task_identity(self.task),
             "buffer": self.buffer.state_dict(),
         }
@@ -261,5 +236,9 @@ class RolloutDataModule(L.LightningDataModule):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         states = state_dict["generators"] if "generators" in state_dict else [state_dict["generator"]]
         restore_generator_state(self.generator, states, self.seed)
+        device_states = state_dict.get("device_generators")
+        if device_states is not None:
+            rank = rank_and_world_size()[0]
+            self.device_generator.load_state_dict(device_states[rank] if rank < len(device_states) else None)
         if "buffer" in state_dict:
             self.buffer.load_state_dict(state_dict["buffer"])

@@ -47,6 +47,8 @@ class PolicyModule(L.LightningModule):
         ppo_epochs, num_minibatches, clip_range: passes over each rollout batch, minibatches per pass, epsilon.
         max_grad_norm: gradient clipping for ppo, done by the module (the Trainer's gradient_clip_val is for
             automatic optimisation only); None: no clipping.
+        compile: sample rollouts with a torch.compile'd GRU step (one-layer policies; see docs/ARCHITECTURE.md
+            for when it pays).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class PolicyModule(L.LightningModule):
         num_minibatches: int = 4,
         clip_range: float = 0.2,
         max_grad_norm: float | None = None,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         objective_type = objective_class(objective)
@@ -107,6 +110,7 @@ class PolicyModule(L.LightningModule):
             value_head=self.baseline.needs_values,
             can_stop=can_stop,
         )
+        self.policy.compile_steps = compile  # read by the datamodule's rollouts
         # The KL anchor lives in the module's state, so a resumed fit restores it exactly without init_from.
         self.reference = None
         if kl_coef > 0:

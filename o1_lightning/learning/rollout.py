@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -23,8 +24,8 @@ class Rollout:
     success: torch.Tensor  # (B,) float, 1.0 where the verifier accepts the completion
     lengths: torch.Tensor  # (B,) completion length in actions (EOS included when emitted)
     group_size: int
-    prompts: list[str]
-    completions: list[str]
+    prompts: Sequence[str]  # (B,) each episode's prompt (made into text when read)
+    completions: Sequence[str]  # (B,) each episode's completion (decoded when read)
     demo_tokens: torch.Tensor | None = None  # (D, T') verified solutions to imitate (expert iteration), or None
     demo_mask: torch.Tensor | None = None  # (D, T'-1) their completion transitions
     demo_weight: float = 0.0

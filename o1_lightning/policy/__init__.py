@@ -10,7 +10,7 @@ from o1_lightning.policy.checkpoint import (
     read_policy_weights,
 )
 from o1_lightning.policy.gru import GRUPolicy, log_probs_and_entropy, policy_device
-from o1_lightning.policy.sampler import Samples, sample
+from o1_lightning.policy.sampler import Samples, draw_tokens, sample
 from o1_lightning.policy.sequences import decode_completions, encode_demonstrations, join_sequences
 from o1_lightning.policy.tokenizer import BOS, EOS, PAD, SPECIALS, CharTokenizer
 
@@ -23,6 +23,7 @@ __all__ = [
     "GRUPolicy",
     "Samples",
     "decode_completions",
+    "draw_tokens",
     "encode_demonstrations",
     "join_sequences",
     "load_policy_weights",

@@ -32,6 +32,7 @@ class GRUPolicy(nn.Module):
         self.gru = nn.GRU(embedding_dim, hidden_size, num_layers, batch_first=True)
         self.head = nn.Linear(hidden_size, vocab_size)
         self.value = nn.Linear(hidden_size, 1) if value_head else None
+        self.can_stop = can_stop
         self.register_buffer("action_bias", self._action_bias(vocab_size, can_stop), persistent=False)
 
     @staticmethod

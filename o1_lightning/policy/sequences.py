@@ -15,22 +15,30 @@ def decode_completions(tokenizer: CharTokenizer, samples: Samples) -> list[str]:
 def join_sequences(
     prompt_tokens: torch.Tensor, prompt_lengths: torch.Tensor, samples: Samples
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Place each completion right after its own prompt: (B, T) tokens, (B, T-1) action mask and old log-probs."""
-    batch, completion_width = samples.tokens.shape
-    prompt_lengths = prompt_lengths.to(samples.tokens.device)
+    """Place each completion right after its own prompt: (B, T) tokens, (B, T-1) action mask and old log-probs.
+
+    Dense gathers, no scatter through boolean masks (those sort their indices on the CPU).
+    """
+    device = samples.tokens.device
+    prompt_lengths = prompt_lengths.to(device)
     total = int((prompt_lengths + samples.lengths).max())
-    tokens = torch.full((batch, total), PAD, dtype=torch.long, device=samples.tokens.device)
-    tokens[:, : prompt_tokens.shape[1]] = prompt_tokens
-    offsets = torch.arange(completion_width, device=tokens.device)
-    valid = offsets < samples.lengths.unsqueeze(1)  # (B, L)
-    rows = torch.arange(batch, device=tokens.device).unsqueeze(1).expand_as(valid)
-    positions = prompt_lengths.unsqueeze(1) + offsets  # (B, L) where each completion token lands
-    tokens[rows[valid], positions[valid]] = samples.tokens[valid]
-    action_mask = torch.zeros(batch, total - 1, dtype=torch.bool, device=tokens.device)
-    action_mask[rows[valid], positions[valid] - 1] = True
-    old_log_probs = torch.zeros(batch, total - 1, device=tokens.device)
-    old_log_probs[rows[valid], positions[valid] - 1] = samples.log_probs[valid]
-    return tokens, action_mask, old_log_probs
+    offset = torch.arange(total, device=device) - prompt_lengths.unsqueeze(1)  # (B, T) place in the completion
+    in_completion = (offset >= 0) & (offset < samples.lengths.unsqueeze(1))  # (B, T)
+    width = max(samples.tokens.shape[1], 1)
+    completion = samples.tokens.gather(1, offset.clamp(0, width - 1))  # (B, T)
+    prompts = torch.nn.functional.pad(prompt_tokens, (0, total - prompt_tokens.shape[1]), value=PAD)  # (B, T)
+    tokens = torch.where(in_completion, completion, prompts)
+    action_mask = in_completion[:, 1:]  # (B, T-1): transition j predicts token j + 1
+    return tokens, action_mask, completion_to_transitions(samples.log_probs, prompt_lengths, action_mask)
+
+
+def completion_to_transitions(
+    values: torch.Tensor, prompt_lengths: torch.Tensor, action_mask: torch.Tensor
+) -> torch.Tensor:
+    """(B, L) values by completion action -> (B, T-1) by transition (zero off the action mask)."""
+    offset = torch.arange(1, action_mask.shape[1] + 1, device=values.device) - prompt_lengths.unsqueeze(1)
+    placed = values.gather(1, offset.clamp(0, max(values.shape[1], 1) - 1))  # (B, T-1)
+    return torch.where(action_mask, placed, torch.zeros((), dtype=values.dtype, device=values.device))
 
 
 def encode_demonstrations(

@@ -4,6 +4,7 @@ scorer of the vocabulary (a learned reward model, a user function) as a weighted
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 import torch
 
@@ -11,6 +12,7 @@ from o1_lightning.errors import O1Error
 from o1_lightning.rewards.scorers import Scorer
 from o1_lightning.rewards.spec import parse_terms
 from o1_lightning.tasks.base import Task
+from o1_lightning.tasks.verdicts import StepVerdicts
 
 REWARD_NAMES = ("outcome", "process", "shaping")
 
@@ -74,24 +76,41 @@ class RewardFunction:
         value = self.correct_reward if solved else -self.mistake_penalty * task.mistakes(prompt, completion)
         return value, solved
 
+    # Whether `batch` may be used: a subclass whose potentials read completions as text sets False.
+    tensor_path: ClassVar[bool] = True
+
     def fixed_length_batch(self, correct: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """`episode` for a whole batch of full-length completions whose characters are the steps.
 
         (B, L) per-character correctness -> (B, L) rewards, (B,) outcome rewards, (B,) solved.
         """
-        solved = correct.all(-1)
-        mistakes = (~correct).sum(-1)
-        outcome_value = torch.where(solved, self.correct_reward, -self.mistake_penalty * mistakes)
-        rewards = torch.zeros(correct.shape, device=correct.device)
+        verdicts = StepVerdicts(torch.ones_like(correct), correct, correct.all(-1), (~correct).sum(-1))
+        return self.batch(verdicts, torch.full(correct.shape[:1], correct.shape[1], device=correct.device))
+
+    def batch(
+        self, verdicts: StepVerdicts, num_actions: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """`episode` for a batch judged on tensors: (B, L) rewards by action, (B,) outcome rewards, (B,) solved.
+
+        `num_actions` (B,) counts each episode's actions (its end token included); L is the verdicts' width.
+        """
+        step_end, step_ok = verdicts.step_end, verdicts.step_ok  # (B, L)
+        outcome_value = torch.where(verdicts.solved, self.correct_reward, -self.mistake_penalty * verdicts.mistakes)
+        width = max(step_end.shape[1], 1)
+        rewards = torch.zeros(step_end.shape[0], width, device=step_end.device)  # (B, L)
         if "outcome" in self.names:
-            rewards[:, -1] += self.weights["outcome"] * outcome_value
+            last = (num_actions - 1).clamp(min=0, max=width - 1).unsqueeze(1)  # (B, 1)
+            rewards.scatter_add_(1, last, self.weights["outcome"] * outcome_value.unsqueeze(1).float())
         if "process" in self.names:
-            rewards += self.weights["process"] * torch.where(correct, self.process_reward, -self.process_reward)
+            step_rewards = torch.where(step_end, torch.where(step_ok, self.process_reward, -self.process_reward), 0.0)
+            rewards += self.weights["process"] * step_rewards
         if "shaping" in self.names:
-            leading_correct = torch.cumprod(correct.long(), -1).cumsum(-1)  # (B, L) after each action
+            on_track = (step_end & ~step_ok).long().cumsum(-1) == 0  # (B, L) no wrong step so far
+            leading_correct = (step_end & step_ok & on_track).long().cumsum(-1)  # (B, L) after each action
             potentials = self.shaping_scale * torch.nn.functional.pad(leading_correct, (1, 0)).float()
-            rewards += self.weights["shaping"] * shaping_rewards(potentials, self.gamma)
-        return rewards, outcome_value, solved
+            acted = torch.arange(width, device=step_end.device) < num_actions.unsqueeze(1)  # (B, L)
+            rewards += self.weights["shaping"] * shaping_rewards(potentials, self.gamma) * acted
+        return rewards, outcome_value, verdicts.solved
 
     def add_term_rewards(
         self, rewards: torch.Tensor, prompts: list[str], completions: list[str], char_ids: torch.Tensor, lengths

@@ -7,15 +7,9 @@ from typing import Any
 
 import torch
 
+from o1_lightning.policy.sampler import draw_tokens, fallback_token
 from o1_lightning.policy.tokenizer import EOS, PAD
 from o1_lightning.search.stepper import Stepper
-
-
-def sample_tokens(logits: torch.Tensor, uniforms: torch.Tensor) -> torch.Tensor:
-    """Inverse-CDF sampling: (R, V) logits and (R,) uniforms in [0, 1) -> (R,) tokens; masked tokens are never drawn."""
-    cdf = torch.softmax(logits, dim=-1).cumsum(-1)  # (R, V)
-    threshold = uniforms.unsqueeze(1) * cdf[:, -1:]  # (R, 1) scaled so rounding in the total cannot overshoot
-    return (cdf <= threshold).sum(-1).clamp(max=logits.shape[-1] - 1)
 
 
 class UniformSource:
@@ -69,12 +63,14 @@ def extend(
     if rows.numel() < total:
         logits, state = logits[rows], stepper.take(state, rows)
     written: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = []  # per step: (r,) rows, actions, log-probs
+    fallback = fallback_token(stepper.policy)
     for t in range(int(limits.max()) if total else 0):
         step_log_probs = torch.log_softmax(logits, dim=-1)  # (r, V)
         if greedy:
-            action = step_log_probs.argmax(-1)  # (r,)
+            action = draw_tokens(step_log_probs, None, fallback)  # (r,) argmax
         else:
-            action = sample_tokens(logits / temperature, uniforms(rows))
+            tempered = step_log_probs if temperature == 1.0 else torch.log_softmax(logits / temperature, dim=-1)
+            action = draw_tokens(tempered, uniforms(rows), fallback)  # (r,)
         written.append((rows, action, step_log_probs.gather(-1, action.unsqueeze(-1)).squeeze(-1)))
         keep = (action != EOS) & (limits[rows] > t + 1)  # (r,)
         if not bool(keep.all()):

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from o1_lightning.policy.gru import policy_device
+from o1_lightning.policy.gru_step import full_precision, step_function
 from o1_lightning.policy.tokenizer import CharTokenizer
 
 
@@ -39,15 +40,19 @@ class HiddenStepper:
         self.policy = policy
         self.tokenizer = tokenizer
         self.device = policy_device(policy)
+        self.step_tokens = policy.step
 
     def start(self, prompts: list[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, V) logits of each prompt's first completion token and the (L, B, H) state after BOS + prompt."""
         tokens, lengths = self.tokenizer.encode_prompts(prompts, self.device)
-        return self.policy.encode(tokens, lengths)
+        self.step_tokens = step_function(self.policy)  # the weights as they are now: a search does not train
+        with full_precision(self.device):
+            return self.policy.encode(tokens, lengths)
 
     def step(self, tokens: torch.Tensor, state: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Append (R,) tokens: (R, V) next logits and the (L, R, H) state after them."""
-        return self.policy.step(tokens, state)
+        with full_precision(self.device):
+            return self.step_tokens(tokens, state)
 
     def take(self, state: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
         """A new state holding `rows` (repeats allowed) of `state`."""

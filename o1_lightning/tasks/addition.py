@@ -17,6 +17,8 @@ import torch
 
 from o1_lightning.errors import O1Error
 from o1_lightning.tasks.base import Task
+from o1_lightning.tasks.scratchpad_verdicts import COLUMN_WIDTH, scratchpad_verdicts
+from o1_lightning.tasks.verdicts import StepVerdicts
 
 MAX_DIGITS = 12
 NUMBER = r"(0|[1-9][0-9]*)"
@@ -111,6 +113,31 @@ class AdditionTask(Task):
         has_answer = bool(pieces) and not pieces[-1].endswith(";")
         missing = max(0, len(column_steps(a, b)) - columns) + (not has_answer)
         return super().mistakes(prompt, completion) + missing
+
+    def verify_tokens(
+        self, prompts: list[str], rows: torch.Tensor, char_ids: torch.Tensor, num_chars: torch.Tensor
+    ) -> StepVerdicts:
+        """`outcome`, `process` and `mistakes` on tensors; the truth is built once per distinct prompt."""
+        truths = [self.parse(prompt) for prompt in prompts]
+        columns = [[[self.vocab.index(c) for c in step] for step in column_steps(a, b)] for a, b in truths]
+        answers = [[self.vocab.index(c) for c in f"={a + b}"] for a, b in truths]
+        column_table = torch.full((len(prompts), self.max_digits, COLUMN_WIDTH), -9, dtype=torch.long)
+        answer_table = torch.full((len(prompts), self.max_digits + 2), -9, dtype=torch.long)
+        for index, (steps, answer) in enumerate(zip(columns, answers)):
+            column_table[index, : len(steps)] = torch.tensor(steps, dtype=torch.long)
+            answer_table[index, : len(answer)] = torch.tensor(answer, dtype=torch.long)
+        counts = torch.tensor([[len(steps), len(answer)] for steps, answer in zip(columns, answers)])  # (P, 2)
+        device = char_ids.device
+        column_table, answer_table, counts = column_table.to(device), answer_table.to(device), counts.to(device)
+        return scratchpad_verdicts(
+            char_ids,
+            num_chars,
+            self.vocab.index(";"),
+            column_table[rows],
+            counts[rows, 0],
+            answer_table[rows],
+            counts[rows, 1],
+        )
 
     def demonstrate(self, prompt: str) -> str:
         a, b = self.parse(prompt)

@@ -6,6 +6,8 @@ from abc import ABC, abstractmethod
 
 import torch
 
+from o1_lightning.tasks.verdicts import StepVerdicts
+
 
 class Task(ABC):
     """A verifiable text task: the policy reads a prompt, then writes a completion of steps.
@@ -51,6 +53,17 @@ class Task(ABC):
 
         (B, L) vocab indices of whole completions -> (B, L) bool, or None when the task has no such fast path
         (then rewards are computed one episode at a time from `process`).
+        """
+        return None
+
+    def verify_tokens(
+        self, prompts: list[str], rows: torch.Tensor, char_ids: torch.Tensor, num_chars: torch.Tensor
+    ) -> StepVerdicts | None:
+        """The verifier and step checker on tensors, on `char_ids`' device, with no Python loop over completions.
+
+        `prompts` are the distinct prompts, `rows` (B,) the prompt of each completion, `char_ids` (B, L) vocab
+        indices of the completions (negative past their end) and `num_chars` (B,) their lengths in characters.
+        None: this task verifies strings only (rewards then go one episode at a time through `process`).
         """
         return None
 

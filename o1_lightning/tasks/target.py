@@ -8,6 +8,7 @@ import torch
 
 from o1_lightning.errors import O1Error
 from o1_lightning.tasks.base import Task
+from o1_lightning.tasks.verdicts import StepVerdicts
 
 DEFAULT_VOCAB = string.ascii_lowercase + " "
 
@@ -49,6 +50,13 @@ class TargetTask(Task):
     def character_correctness(self, char_ids: torch.Tensor) -> torch.Tensor:
         target_ids = torch.tensor([self.vocab.index(char) for char in self.target], device=char_ids.device)
         return char_ids == target_ids
+
+    def verify_tokens(
+        self, prompts: list[str], rows: torch.Tensor, char_ids: torch.Tensor, num_chars: torch.Tensor
+    ) -> StepVerdicts:
+        """Every character is a step, right where it equals the target's; every completion is full length."""
+        correct = self.character_correctness(char_ids)  # (B, L)
+        return StepVerdicts(torch.ones_like(correct), correct, correct.all(-1), (~correct).sum(-1))
 
     def demonstrate(self, prompt: str) -> str:
         return self.target

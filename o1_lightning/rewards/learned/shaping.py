@@ -30,6 +30,7 @@ class LearnedShapingReward(RewardFunction):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        self.tensor_path = "shaping" not in self.names  # the learned potential reads completions as text
         if "shaping" in self.names and not hasattr(self.process_model, "step_scores"):
             raise O1Error(
                 "LearnedShapingReward needs process_model: a process reward model scorer with step_scores(), "
