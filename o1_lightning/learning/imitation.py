@@ -37,7 +37,7 @@ def imitate(
     policy = GRUPolicy(tokenizer.size, embedding_dim, hidden_size, can_stop=task.can_stop)
     optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
     for _ in range(steps):
-        prompts = task.sample_prompts(batch_size, generator)
+        prompts = task.sample_prompts(batch_size, generator, "train")
         completions = [task.demonstrate(p) for p in prompts]
         tokens, mask = encode_demonstrations(tokenizer, prompts, completions, end=task.can_stop)  # (B, T), (B, T-1)
         logits, _ = policy(tokens[:, :-1])  # (B, T-1, V)
