@@ -41,13 +41,18 @@ def mean_ci95(values: Sequence[float]) -> tuple[float, list[float]]:
     return mean, [mean - half, mean + half]
 
 
-def summarise(values: Sequence[float], seeds: Sequence[int]) -> dict:
-    """{"mean", "ci95", "seeds", "values"} of one figure measured once per seed; ValueError under MIN_SEEDS."""
+def summarise(values: Sequence[float], seeds: Sequence[int], bounds: tuple[float, float] | None = None) -> dict:
+    """{"mean", "ci95", "seeds", "values"} of one figure measured once per seed; ValueError under MIN_SEEDS.
+
+    `bounds` clips the interval to the figure's range (a fraction's interval stays within [0, 1]).
+    """
     if len(values) != len(seeds):
         raise ValueError(f"{len(values)} values for {len(seeds)} seeds: give one value per seed")
     if len(seeds) < MIN_SEEDS:
         raise ValueError(f"a figure needs at least {MIN_SEEDS} seeds, got {len(seeds)}: {list(seeds)}")
     mean, ci95 = mean_ci95([float(v) for v in values])
+    if bounds is not None:
+        ci95 = [max(ci95[0], bounds[0]), min(ci95[1], bounds[1])]
     return {
         "mean": round(mean, 6),
         "ci95": [round(ci95[0], 6), round(ci95[1], 6)],

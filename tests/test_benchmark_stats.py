@@ -43,6 +43,10 @@ def test_summary_is_json_with_mean_interval_and_seeds():
     assert format_ci(summary, 2) == f"0.50 [{0.5 - half:.2f}, {0.5 + half:.2f}] (3 seeds)"
 
 
+def test_a_fraction_interval_is_clipped_to_its_range():
+    assert summarise([0.0, 0.0, 0.75], seeds=[0, 1, 2], bounds=(0.0, 1.0))["ci95"][0] == 0.0
+
+
 def test_single_run_says_why_and_has_no_interval():
     summary = single_run(0.75, "greedy decoding is deterministic")
     assert summary["ci95"] is None and summary["single_run"] == "greedy decoding is deterministic"

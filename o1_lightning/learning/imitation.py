@@ -54,7 +54,8 @@ def cached_imitation(task: Task, steps: int, cache_dir: str | Path | None, seed:
     if cache_dir is None:
         return imitate(task, steps, seed=seed, **options)
     knobs = "".join(f"_{k}{v}" for k, v in sorted(options.items()))
-    path = Path(cache_dir) / f"{type(task).__name__}_{task_key(task)}_steps{steps}_seed{seed}{knobs}.pt"
+    # "_trainsplit": trained on train-split prompts only (tasks/split.py); caches from before the split are not reused
+    path = Path(cache_dir) / f"{type(task).__name__}_{task_key(task)}_steps{steps}_seed{seed}{knobs}_trainsplit.pt"
     if path.is_file():
         saved = torch.load(path, map_location="cpu", weights_only=True)
         policy = GRUPolicy(**saved["shape"])
