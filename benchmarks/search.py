@@ -154,7 +154,8 @@ def accuracy_against_budget(seeds: list[int], quick: bool) -> None:
             stops[key].append(value)
         per_seed.append(sweep(policy, tokenizer, task, [""], methods, budgets, scorers, seed, repeats=draws))
     emit("sweep_policy_updates", summarise(stops["updates"], seeds), "updates (stop: samples solve >= 2%)")
-    emit("sweep_policy_sample_success", summarise(stops["sample_success"], seeds), "success rate of its samples")
+    success = summarise(stops["sample_success"], seeds, (0, 1))
+    emit("sweep_policy_sample_success", success, "success rate of its samples at the stop")
     lines = [
         "| method | scorer | draws per seed | " + " | ".join(f"budget {b}" for b in budgets) + " |",
         "|---|---|---|" + "---|" * len(budgets),
