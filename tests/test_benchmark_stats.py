@@ -2,6 +2,7 @@
 
 import json
 import math
+from pathlib import Path
 
 import pytest
 
@@ -51,3 +52,10 @@ def test_single_run_says_why_and_has_no_interval():
     summary = single_run(0.75, "greedy decoding is deterministic")
     assert summary["ci95"] is None and summary["single_run"] == "greedy decoding is deterministic"
     assert format_ci(summary) == "0.750 (one run)"
+
+
+def test_benchmarks_print_through_one_emit_and_import_the_installed_package():
+    benchmarks = Path(__file__).resolve().parents[1] / "benchmarks"
+    sources = {path.name: path.read_text() for path in sorted(benchmarks.glob("*.py"))}
+    assert [name for name, text in sources.items() if "sys.path" in text] == []
+    assert [name for name, text in sources.items() if "def emit(" in text] == ["common.py"]
