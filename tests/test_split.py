@@ -1,9 +1,12 @@
 """The train/eval split: evaluation prompts are a stable slice of each task's space that training never draws."""
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 from o1_lightning.app.data import RolloutDataModule
+from o1_lightning.app.refresh import SearchRefresh
 from o1_lightning.app.reward_models import data as reward_data
 from o1_lightning.app.reward_models.data import RewardDataModule
 from o1_lightning.errors import O1Error
@@ -121,3 +124,15 @@ def test_imitation_draws_only_train_prompts():
     task = RecordingAddition()
     imitate(task, steps=2, batch_size=4, embedding_dim=4, hidden_size=8)
     assert task.splits == ["train", "train"]
+
+
+def test_the_search_refresh_searches_train_prompts_only():
+    task = RecordingAddition()
+    datamodule = RolloutDataModule(task, batch_size=8)
+    policy = GRUPolicy(CharTokenizer(task.vocab).size, 8, 16)
+    module = SimpleNamespace(task=task, policy=policy, tokenizer=CharTokenizer(task.vocab), log=lambda *a, **k: None)
+    trainer = SimpleNamespace(global_step=0, datamodule=datamodule)
+    SearchRefresh(every_n_steps=1, budget_multiplier=1, num_prompts=4).on_train_batch_end(
+        trainer, module, None, None, 0
+    )
+    assert task.splits == ["train"]
