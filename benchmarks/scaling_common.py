@@ -96,7 +96,7 @@ def table(rows: dict[tuple[str, int], dict], specs: list[Spec], multipliers: lis
         scorer = first["scorer"] + (" (oracle)" if first["oracle"] else "")
         label = spec.label + (" (deterministic)" if first["deterministic"] else "")
         cells = [
-            f"{format_ci(mine[m]['accuracy'], 3).split(' (')[0]} @ {mine[m]['token_steps']['mean']:.0f}"
+            f"{format_ci(mine[m]['accuracy'], 3, count_seeds=False)} @ {mine[m]['token_steps']['mean']:.0f}"
             if m in mine
             else ""
             for m in multipliers

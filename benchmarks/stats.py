@@ -66,10 +66,11 @@ def single_run(value: float, why: str) -> dict:
     return {"mean": round(float(value), 6), "ci95": None, "seeds": [0], "single_run": why}
 
 
-def format_ci(summary: dict, digits: int = 3) -> str:
-    """'0.512 [0.480, 0.544] (3 seeds)' for tables; a single run prints its value and 'one run'."""
+def format_ci(summary: dict, digits: int = 3, count_seeds: bool = True) -> str:
+    """'0.512 [0.480, 0.544] (3 seeds)' for tables (without ' (3 seeds)' if not `count_seeds`); one run: 'one run'."""
     mean = f"{summary['mean']:.{digits}f}"
     if summary.get("ci95") is None:
         return f"{mean} (one run)"
     low, high = summary["ci95"]
-    return f"{mean} [{low:.{digits}f}, {high:.{digits}f}] ({len(summary['seeds'])} seeds)"
+    seeds = f" ({len(summary['seeds'])} seeds)" if count_seeds else ""
+    return f"{mean} [{low:.{digits}f}, {high:.{digits}f}]{seeds}"

@@ -42,6 +42,7 @@ def test_summary_is_json_with_mean_interval_and_seeds():
     half = 4.303 * 0.25 / math.sqrt(3)
     assert summary["ci95"] == pytest.approx([0.5 - half, 0.5 + half], abs=1e-6)
     assert format_ci(summary, 2) == f"0.50 [{0.5 - half:.2f}, {0.5 + half:.2f}] (3 seeds)"
+    assert format_ci(summary, 2, count_seeds=False) == f"0.50 [{0.5 - half:.2f}, {0.5 + half:.2f}]"
 
 
 def test_a_fraction_interval_is_clipped_to_its_range():
