@@ -6,9 +6,11 @@ solver demonstrations and is stopped early; an ORM and a PRM are trained on its 
 (the PRM's step label: all steps valid and the target still reachable). Learned scorers are NOT oracles; the rows
 marked oracle read the verifier or the exact step labels and are puzzle-solving upper references.
 
-Goal: the best search at 64x one answer's length reaches at least 3x the greedy accuracy.
-Prints one JSON line per figure {"name", "value", "unit"} and a markdown table.
-Run: `python benchmarks/countdown_search.py [--quick]`; policies and reward models are cached under checkpoints/.
+Goal: the best search at 64x one answer's length reaches at least 3x the greedy accuracy. Prompts are eval-split
+(never imitated, never in the reward models' data); policy, reward models and search draws are redone per seed.
+Prints one JSON line per figure (mean, ci95, seeds, and the token-steps spent) and a markdown table.
+Run: `python benchmarks/countdown_search.py [--quick] [--seeds 0 1 2]`; policies and reward models are cached under
+checkpoints/.
 """
 
 from __future__ import annotations
@@ -17,7 +19,8 @@ import argparse
 import time
 
 import torch
-from scaling_common import Spec, accuracy, emit, table, with_width
+from common import emit, summarise
+from scaling_common import Spec, emit_runs, run_spec, table, with_width
 
 from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
 from o1_lightning.learning.imitation import cached_imitation
@@ -40,29 +43,9 @@ def exact_prm(task: CountdownTask) -> FunctionScorer:
     return FunctionScorer(score, name="exact_step_labels", oracle=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="a barely trained policy, few prompts, small budgets (a smoke run)"
-    )
-    parser.add_argument("--prompts", type=int, default=200)
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    task = CountdownTask(4)
-    tokenizer = CharTokenizer(task.vocab)
-    start = time.perf_counter()
-    steps = 50 if args.quick else POLICY_STEPS
-    policy = cached_imitation(task, steps, f"{CACHE}/policies")
-    fit = {"cache_dir": f"{CACHE}/reward_models", "cache_key": f"countdown4_imitation{steps}"}
-    if args.quick:
-        fit |= {"num_prompts": 64, "epochs": 1}
-    models = fit_reward_models(task, policy, **fit)
-    emit("setup_seconds", round(time.perf_counter() - start, 1), "s (policy + reward models, or cache reads)")
-    for kind, (_, metrics) in models.items():
-        emit(f"countdown_{kind}_rm_val_accuracy", round(metrics["val/rm_accuracy"], 4), "fraction (held out)")
-    orm = scorers_of(task, {"outcome": models["outcome"]})["outcome"]
-    prm = scorers_of(task, {"process": models["process"]}, "min")["process"]
-    specs = [
+def specs_for(task: CountdownTask, orm, prm) -> list[Spec]:
+    """The compared searches: learned scorers first, then the oracle-scored upper references."""
+    return [
         Spec("greedy", "greedy", budgets=[1]),
         Spec("majority vote (self-consistency)", "majority"),
         Spec("best-of-N, ORM", "best_of_n", orm),
@@ -74,27 +57,71 @@ def main() -> None:
         Spec("beam, exact step labels", "beam", exact_prm(task)),
         Spec("MCTS, verifier leaves", "mcts", OutcomeScorer(task)),
     ]
-    multipliers = [1, 4] if args.quick else [1, 4, 16, 64]
-    prompts = task.sample_prompts(8 if args.quick else args.prompts, torch.Generator().manual_seed(100))
-    rows = {}
+
+
+def measure_seed(seed: int, prompts: list[str], multipliers: list[int], quick: bool) -> tuple:
+    """One seed: its policy and reward models, then every spec at every budget; (figures, runs, specs)."""
+    start = time.perf_counter()
+    task = CountdownTask(4)
+    tokenizer = CharTokenizer(task.vocab)
+    steps = 50 if quick else POLICY_STEPS
+    policy = cached_imitation(task, steps, f"{CACHE}/policies", seed=seed)
+    fit = {
+        "cache_dir": f"{CACHE}/reward_models",
+        "cache_key": f"countdown4_imitation{steps}_policy{seed}",
+        "seed": seed,
+    }
+    if quick:
+        fit |= {"num_prompts": 64, "epochs": 1}
+    models = fit_reward_models(task, policy, **fit)
+    figures = {f"countdown_{kind}_rm_val_accuracy": metrics["val/rm_accuracy"] for kind, (_, metrics) in models.items()}
+    orm = scorers_of(task, {"outcome": models["outcome"]})["outcome"]
+    prm = scorers_of(task, {"process": models["process"]}, "min")["process"]
+    specs, runs = specs_for(task, orm, prm), {}
     for spec in specs:
         for m in spec.budgets or multipliers:
-            row = accuracy(with_width(spec, m), policy, tokenizer, task, prompts, m * task.max_length)
-            rows[(spec.label, m)] = row
-            slug = spec.label.replace(", ", "_").replace(" ", "_").replace("(", "").replace(")", "")
-            emit(f"countdown_{slug}_{m}x_accuracy", row["accuracy"], f"fraction ({row['scorer']})")
-            emit(f"countdown_{slug}_{m}x_seconds", round(row["seconds"], 1), "s")
+            runs[(spec.label, m)] = run_spec(
+                with_width(spec, m), policy, tokenizer, task, prompts, m * task.max_length, seed
+            )
     top = max(multipliers)
-    greedy_accuracy = rows[("greedy", 1)]["accuracy"]
     for oracle in (False, True):
-        best = max((row["accuracy"], label) for (label, m), row in rows.items() if m == top and row["oracle"] == oracle)
+        best = max(run["accuracy"] for (label, m), run in runs.items() if m == top and run["oracle"] == oracle)
         kind = "oracle" if oracle else "learned_or_none"
-        ratio = best[0] / greedy_accuracy if greedy_accuracy else float("inf")
-        emit(f"countdown_best_{kind}_search_{top}x_accuracy", best[0], f"fraction ({best[1]})")
-        emit(f"countdown_best_{kind}_search_over_greedy", round(ratio, 2), "x", ">= 3")
-    print(f"\n### Countdown, 4 numbers ({len(prompts)} prompts, 1x = {task.max_length} token-steps)\n")
+        figures[f"countdown_best_{kind}_search_{top}x_accuracy"] = best
+        greedy = runs[("greedy", 1)]["accuracy"]
+        figures[f"countdown_best_{kind}_search_over_greedy"] = best / greedy if greedy else float("nan")
+    figures["seconds"] = time.perf_counter() - start
+    return figures, runs, specs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="a barely trained policy, few prompts, small budgets (a smoke run)"
+    )
+    parser.add_argument("--prompts", type=int, default=200)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    task = CountdownTask(4)
+    multipliers = [1, 4] if args.quick else [1, 4, 16, 64]
+    prompts = task.sample_prompts(8 if args.quick else args.prompts, torch.Generator().manual_seed(100), "eval")
+    measured = [measure_seed(seed, prompts, multipliers, args.quick) for seed in args.seeds]
+    for name in measured[0][0]:
+        values = [figures[name] for figures, _, _ in measured]
+        if any(value != value for value in values):  # a ratio over a greedy accuracy of 0
+            emit(name, {"mean": None, "ci95": None, "seeds": args.seeds, "values": values}, "x", note="greedy was 0")
+            continue
+        unit = "x" if "over_greedy" in name else "s" if name == "seconds" else "fraction"
+        goal = {"goal": ">= 3"} if "over_greedy" in name else {}
+        emit(name, summarise(values, args.seeds, (0, 1) if unit == "fraction" else None), unit, **goal)
+    rows, specs = {}, measured[0][2]
+    for spec in specs:
+        for m in spec.budgets or multipliers:
+            runs = [seed_runs[(spec.label, m)] for _, seed_runs, _ in measured]
+            rows[(spec.label, m)] = emit_runs("countdown", spec, m, runs, args.seeds)
+    print(f"\n### Countdown, 4 numbers ({len(prompts)} eval prompts, 1x = {task.max_length} token-steps)\n")
     print(table(rows, specs, multipliers), flush=True)
-    emit("total_seconds", round(time.perf_counter() - start, 1), "s")
 
 
 if __name__ == "__main__":

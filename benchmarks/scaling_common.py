@@ -1,14 +1,18 @@
-"""Shared pieces of the test-time compute benchmarks: method specs, accuracy runs, JSON lines and tables."""
+"""Shared pieces of the test-time compute benchmarks: method specs, runs over seeds, JSON lines and tables.
+
+Every figure is measured once per seed (policy, reward models and search draws all seeded by it) on eval-split
+prompts, and reported with its mean, 95% interval and the token-steps each method really spent.
+"""
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass, field
 
 import torch
+from common import emit, format_ci, summarise
 
-from o1_lightning.search import Scorer, run_search
+from o1_lightning.search import Scorer, is_deterministic, run_search
 
 
 @dataclass
@@ -25,6 +29,11 @@ class Spec:
     def oracle(self) -> bool:
         return bool(self.scorer is not None and self.scorer.oracle)
 
+    @property
+    def deterministic(self) -> bool:
+        """Its answer does not depend on the search's draws (greedy, beam, MCTS with greedy rollouts)."""
+        return is_deterministic(self.method, self.options)
+
 
 def with_width(spec: Spec, multiplier: int) -> Spec:
     """Beam search with width multiplier // 4 (at least 1) and 2 expansions.
@@ -38,40 +47,43 @@ def with_width(spec: Spec, multiplier: int) -> Spec:
     return Spec(spec.label, spec.method, spec.scorer, {**spec.options, "width": max(1, multiplier // 4)}, spec.budgets)
 
 
-def emit(name: str, value: float, unit: str, goal: str | None = None) -> None:
-    line = {"name": name, "value": value, "unit": unit}
-    if goal is not None:
-        line["goal"] = goal
-    print(json.dumps(line), flush=True)
-
-
-def accuracy(spec: Spec, policy, tokenizer, task, prompts: list[str], budget: int, seed: int = 0) -> dict:
-    """Run one spec at one budget (token-steps per problem) on every prompt; the verifier grades the answers."""
+def run_spec(spec: Spec, policy, tokenizer, task, prompts: list[str], budget: int, seed: int) -> dict:
+    """One spec at one budget (token-steps per problem) on every prompt; the verifier grades the answers."""
     start = time.perf_counter()
     results = run_search(
-        spec.method,
-        policy,
-        tokenizer,
-        task,
-        prompts,
-        budget,
-        spec.scorer,
-        torch.Generator().manual_seed(seed),
+        spec.method, policy, tokenizer, task, prompts, budget, spec.scorer, torch.Generator().manual_seed(seed),
         **spec.options,
-    )
-    correct = [task.outcome(r.prompt, r.completion) for r in results]
+    )  # fmt: skip
     assert all(r.compute <= budget for r in results), "a method overspent its budget"
     return {
-        "accuracy": sum(correct) / len(correct),
-        "compute": sum(r.compute for r in results) / len(results),
+        "accuracy": sum(task.outcome(r.prompt, r.completion) for r in results) / len(results),
+        "token_steps": sum(r.compute for r in results) / len(results),
         "seconds": time.perf_counter() - start,
         "scorer": results[0].scorer,
         "oracle": results[0].oracle,
     }
 
 
+def slug(label: str) -> str:
+    """A figure name's piece from a table label: 'best-of-N, PRM min' -> 'best-of-N_PRM_min'."""
+    return label.replace(", ", "_").replace(" ", "_").replace("(", "").replace(")", "")
+
+
+def emit_runs(prefix: str, spec: Spec, multiplier: int, runs: list[dict], seeds: list[int], **fields) -> dict:
+    """Print accuracy and token-steps spent of one spec at one budget over seeds; the row for `table`."""
+    meta = {"scorer": runs[0]["scorer"], "oracle": runs[0]["oracle"], "deterministic": spec.deterministic}
+    meta |= {"budget_multiplier": multiplier, "prompts_split": "eval", **fields}
+    name = f"{prefix}_{slug(spec.label)}_{multiplier}x"
+    accuracy = emit(f"{name}_accuracy", summarise([r["accuracy"] for r in runs], seeds, (0, 1)), "fraction", **meta)
+    spent = emit(f"{name}_token_steps", summarise([r["token_steps"] for r in runs], seeds), "token-steps", **meta)
+    return {"accuracy": accuracy, "token_steps": spent, **meta}
+
+
 def table(rows: dict[tuple[str, int], dict], specs: list[Spec], multipliers: list[int]) -> str:
-    """Markdown: one row per spec (its scorer, oracle or not), one column per budget multiplier."""
+    """Markdown: one row per spec (scorer, oracle, deterministic), one column per budget multiplier.
+
+    A cell is 'accuracy mean [95% interval] @ token-steps spent': budgets are caps and some methods stop early.
+    """
     lines = [
         "| method | scorer | " + " | ".join(f"{m}x" for m in multipliers) + " |",
         "|---|---|" + "---|" * len(multipliers),
@@ -82,6 +94,12 @@ def table(rows: dict[tuple[str, int], dict], specs: list[Spec], multipliers: lis
             continue
         first = next(iter(mine.values()))
         scorer = first["scorer"] + (" (oracle)" if first["oracle"] else "")
-        cells = [f"{mine[m]['accuracy']:.3f}" if m in mine else "" for m in multipliers]
-        lines.append(f"| {spec.label} | {scorer} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        label = spec.label + (" (deterministic)" if first["deterministic"] else "")
+        cells = [
+            f"{format_ci(mine[m]['accuracy'], 3, count_seeds=False)} @ {mine[m]['token_steps']['mean']:.0f}"
+            if m in mine
+            else ""
+            for m in multipliers
+        ]
+        lines.append(f"| {label} | {scorer} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n\nCells: accuracy mean [95% interval over seeds] @ mean token-steps spent.\n"

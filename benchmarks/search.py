@@ -6,33 +6,35 @@ on the same policy and problems, side by side in one run, and must return the sa
 charged token-steps per second (the accounting rule of `o1_lightning.search.budget`).
 
 Runs with one intra-op thread: every step is a small tensor op, and on a shared 2-core machine a second thread
-mostly waits for the busy core. Each side's time is the best of three interleaved runs (about 30 s in all).
+mostly waits for the busy core. Each seed is a fresh random policy; each side's time is the best of `repeats`
+interleaved runs.
 
-Prints one JSON line per figure: {"name", "value", "unit", "goal"}. Run: `python benchmarks/search.py [--quick]`.
+Then accuracy against compute spent on hello: one partly trained policy per seed, every method scored by the same
+per-character oracle (process), random methods repeated over independent draws, deterministic ones solved once.
+TargetTask's prompt space is its one (empty) prompt, so its eval split is that prompt (tasks/target.py).
+
+Prints one JSON line per figure (benchmarks/common.py `emit`: mean, ci95 and seeds).
+Run: `python benchmarks/search.py [--quick] [--seeds 0 1 2]`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import time
 
 import torch
+from common import emit, format_ci, summarise
 
 from o1_lightning.app.data import RolloutDataModule
 from o1_lightning.app.module import PolicyModule
-from o1_lightning.app.sweep import markdown_table, sweep
+from o1_lightning.app.sweep import SweepRow, sweep
 from o1_lightning.policy.gru import GRUPolicy
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.search import HiddenStepper, PolicyLogProbScorer, ProcessScorer, run_search
 from o1_lightning.tasks import TargetTask
 
 TARGET = "the quick brown fox jumps over lazy dogs"  # 40 characters
-
-
-def emit(name: str, value: float, unit: str, goal: str | None = None) -> None:
-    print(json.dumps({"name": name, "value": value, "unit": unit, "goal": goal}), flush=True)
 
 
 class PrefixRerunStepper:
@@ -75,8 +77,8 @@ def timed(method: str, stepper, policy, tokenizer, task, prompts, budget, scorer
     return results, time.perf_counter() - start, sum(r.compute for r in results)
 
 
-def compare(name: str, method: str, policy, tokenizer, task, prompts, budget, scorer, repeats: int, **options) -> float:
-    """Emit cached and naive throughputs of one method (best of `repeats` interleaved runs) and return the speedup."""
+def compare(method: str, policy, tokenizer, task, prompts, budget, scorer, repeats: int, **options) -> dict:
+    """Cached and naive throughputs of one method (best of `repeats` interleaved runs), and whether they agree."""
     cached = HiddenStepper(policy, tokenizer)
     naive = PrefixRerunStepper(policy, tokenizer, task.max_length)
     timed(method, cached, policy, tokenizer, task, prompts[:2], budget, scorer, **options)  # warm-up
@@ -87,18 +89,41 @@ def compare(name: str, method: str, policy, tokenizer, task, prompts, budget, sc
         slow, seconds, slow_steps = timed(method, naive, policy, tokenizer, task, prompts, budget, scorer, **options)
         slow_s = min(slow_s, seconds)
     same = [a.completion for a in fast] == [b.completion for b in slow] and fast_steps == slow_steps
-    emit(f"{name}_throughput_cached", round(fast_steps / fast_s), "token-steps/s")
-    emit(f"{name}_throughput_naive", round(slow_steps / slow_s), "token-steps/s")
-    emit(f"{name}_results_match_naive", float(same), "bool", "1")
-    speedup = (fast_steps / fast_s) / (slow_steps / slow_s)
-    emit(f"{name}_speedup_vs_naive", round(speedup, 2), "x", ">= 10")
-    return speedup
+    cached_rate, naive_rate = fast_steps / fast_s, slow_steps / slow_s
+    return {"cached": cached_rate, "naive": naive_rate, "speedup": cached_rate / naive_rate, "match": float(same)}
 
 
-def partly_trained_policy(target: str, max_updates: int = 100) -> tuple[GRUPolicy, CharTokenizer, TargetTask]:
+def throughput(seeds: list[int], quick: bool) -> None:
+    """Cached against re-run-prefix search on one random policy per seed: throughputs, agreement, speedups."""
+    task = TargetTask(TARGET)
+    tokenizer = CharTokenizer(task.vocab)
+    problems, repeats = (4, 1) if quick else (64, 2)
+    prompts = [""] * problems
+    figures: dict[str, list[float]] = {}
+    for seed in seeds:
+        torch.manual_seed(seed)
+        policy = GRUPolicy(tokenizer.size, hidden_size=128, can_stop=task.can_stop).eval()
+        log_prob = PolicyLogProbScorer(policy, tokenizer)
+        beam = compare("beam", policy, tokenizer, task, prompts, 640, log_prob, repeats, width=8)
+        tree = compare("mcts", policy, tokenizer, task, prompts, 400 if quick else 1200, ProcessScorer(task), repeats)
+        for name, result in (("beam", beam), ("mcts", tree)):
+            for key, value in result.items():
+                figures.setdefault(f"{name}_{key}", []).append(value)
+        figures.setdefault("geomean", []).append(math.sqrt(beam["speedup"] * tree["speedup"]))
+    fields = {"problems": problems, "threads": torch.get_num_threads(), "machine": "CPU"}
+    for name in ("beam", "mcts"):
+        emit(f"{name}_throughput_cached", summarise(figures[f"{name}_cached"], seeds), "token-steps/s", **fields)
+        emit(f"{name}_throughput_naive", summarise(figures[f"{name}_naive"], seeds), "token-steps/s", **fields)
+        emit(f"{name}_results_match_naive", summarise(figures[f"{name}_match"], seeds), "fraction of seeds", goal="1")
+        emit(f"{name}_speedup_vs_naive", summarise(figures[f"{name}_speedup"], seeds), "x", goal=">= 10")
+    speedup = summarise(figures["geomean"], seeds)
+    emit("search_speedup_vs_naive", speedup, "x (geometric mean of beam and mcts)", goal=">= 10", **fields)
+
+
+def partly_trained_policy(target: str, seed: int, max_updates: int = 100) -> tuple[GRUPolicy, CharTokenizer, dict]:
     """hello.yaml's algorithm on `target`, stopped at the first update whose samples solve it 2% of the time."""
-    torch.manual_seed(0)
-    datamodule = RolloutDataModule(TargetTask(target), batch_size=512, group_size=512)
+    torch.manual_seed(seed)
+    datamodule = RolloutDataModule(TargetTask(target), batch_size=512, group_size=512, seed=seed)
     module = PolicyModule(datamodule.vocab, datamodule.max_length, can_stop=False, lr=0.015, entropy_coef=0.03)
     datamodule.attach_policy(module.policy)
     optimizer = module.configure_optimizers()
@@ -110,44 +135,61 @@ def partly_trained_policy(target: str, max_updates: int = 100) -> tuple[GRUPolic
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    emit("sweep_policy_updates", step, "updates")
-    emit("sweep_policy_sample_success", float(rollout.success.mean()), "success rate of its samples")
-    return module.policy.eval(), module.tokenizer, datamodule.task
+    return module.policy.eval(), module.tokenizer, {"updates": step, "sample_success": float(rollout.success.mean())}
 
 
-def accuracy_against_budget(quick: bool) -> None:
-    """The test sweep's table for a partly trained policy: success rate over independent draws of one target."""
-    policy, tokenizer, task = partly_trained_policy("hello")
+def accuracy_against_budget(seeds: list[int], quick: bool) -> None:
+    """The test sweep on hello, one partly trained policy per seed: accuracy and token-steps spent, per budget."""
+    task = TargetTask("hello")
     multipliers = [1, 4] if quick else [1, 4, 16, 64]
     budgets = [m * task.max_length for m in multipliers]
-    prompts = [""] * (4 if quick else 32)
-    rows = sweep(policy, tokenizer, task, prompts, ["greedy", "best_of_n", "majority", "beam", "mcts"], budgets, {})
-    for row in rows:
-        emit(f"sweep_{row.method}_{row.budget}_accuracy", row.accuracy, f"success rate ({row.scorer})")
-    print(markdown_table(rows), end="")
+    methods = ["greedy", "best_of_n", "majority", "beam", "mcts"]
+    scorers = {"best_of_n": "process", "beam": "process", "mcts": "process"}  # the same scorer wherever one is taken
+    draws = 4 if quick else 32
+    per_seed: list[list[SweepRow]] = []
+    stops: dict[str, list[float]] = {"updates": [], "sample_success": []}
+    for seed in seeds:
+        policy, tokenizer, stop = partly_trained_policy("hello", seed)
+        for key, value in stop.items():
+            stops[key].append(value)
+        per_seed.append(sweep(policy, tokenizer, task, [""], methods, budgets, scorers, seed, repeats=draws))
+    emit("sweep_policy_updates", summarise(stops["updates"], seeds), "updates (stop: samples solve >= 2%)")
+    success = summarise(stops["sample_success"], seeds, (0, 1))
+    emit("sweep_policy_sample_success", success, "success rate of its samples at the stop")
+    lines = [
+        "| method | scorer | draws per seed | " + " | ".join(f"budget {b}" for b in budgets) + " |",
+        "|---|---|---|" + "---|" * len(budgets),
+    ]
+    for index in range(0, len(per_seed[0]), len(budgets)):
+        first = per_seed[0][index]
+        cells = []
+        for offset, budget in enumerate(budgets):
+            rows = [seed_rows[index + offset] for seed_rows in per_seed]
+            fields = {"scorer": first.scorer, "oracle": first.oracle, "deterministic": first.deterministic}
+            fields |= {"budget": budget, "solves_per_seed": first.solves, "prompts": "eval (the one prompt)"}
+            accuracies = summarise([r.accuracy for r in rows], seeds, (0, 1))
+            accuracy = emit(f"sweep_{first.method}_{budget}_accuracy", accuracies, "fraction", **fields)
+            spent = emit(
+                f"sweep_{first.method}_{budget}_mean_token_steps",
+                summarise([r.mean_token_steps for r in rows], seeds), "token-steps per problem", **fields,
+            )  # fmt: skip
+            cells.append(f"{format_ci(accuracy, 2)} @ {spent['mean']:.0f}")
+        scorer = first.scorer + (" (oracle)" if first.oracle else "")
+        solves = f"{first.solves}" + (" (deterministic)" if first.deterministic else "")
+        lines.append(f"| {first.method} | {scorer} | {solves} | " + " | ".join(cells) + " |")
+    print("\n".join(lines) + "\n\nCells: accuracy mean [95% interval] (seeds) @ mean token-steps spent.\n")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer problems and a smaller budget (a smoke run)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="policy seeds (at least 3)")
     args = parser.parse_args()
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    torch.manual_seed(0)
-    task = TargetTask(TARGET)
-    tokenizer = CharTokenizer(task.vocab)
-    policy = GRUPolicy(tokenizer.size, hidden_size=128, can_stop=task.can_stop).eval()
-    problems, repeats = (4, 1) if args.quick else (64, 3)
-    prompts = [""] * problems
-    emit("search_problems", problems, "prompts")
-    emit("search_threads", torch.get_num_threads(), "threads")
-    log_prob = PolicyLogProbScorer(policy, tokenizer)
-    beam = compare("beam", "beam", policy, tokenizer, task, prompts, 640, log_prob, repeats, width=8)
-    budget = 400 if args.quick else 1200
-    tree = compare("mcts", "mcts", policy, tokenizer, task, prompts, budget, ProcessScorer(task), repeats)
-    emit("search_speedup_vs_naive", round(math.sqrt(beam * tree), 2), "x (geometric mean of beam and mcts)", ">= 10")
+    throughput(args.seeds, args.quick)
     torch.set_num_threads(threads)
-    accuracy_against_budget(args.quick)
+    accuracy_against_budget(args.seeds, args.quick)
 
 
 if __name__ == "__main__":

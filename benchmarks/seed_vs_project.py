@@ -1,21 +1,28 @@
-"""The seed's algorithm, written literally, against the project: throughput, Lightning overhead, learning.
+"""Our reading of the seed's algorithm against the project: throughput, Lightning overhead, learning.
 
-Prints one JSON line per figure: {"name", "value", "unit", "goal"}. All figures come from one run on one
-machine, each ratio measured side by side. Run: `python benchmarks/seed_vs_project.py [--quick]`.
+"Our reading of the seed": the seed's code is not in this repository; `SeedPolicy`, `SeedEnv`, `seed_episode` and
+`seed_update` are how we read its description (one episode per update, a Python loop over env.step, discounted
+returns, no baseline). Its description leaves one thing open, so both readings are run: the returns normalised
+within each episode (per-episode normalisation) and the raw discounted returns.
+
+Prints one JSON line per figure (benchmarks/common.py `emit`: mean, ci95, seeds); every figure is measured once per
+seed (timings: once per repeat, side by side). Run: `python benchmarks/seed_vs_project.py [--quick] [--seeds 0 1 2]`.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import lightning as L
 import torch
+from common import emit, summarise
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch import nn
 
+from o1_lightning.app.cli import main as train_main
 from o1_lightning.app.data import RolloutDataModule
 from o1_lightning.app.module import PolicyModule
 from o1_lightning.learning.sample_rollout import make_rollout
@@ -24,10 +31,7 @@ from o1_lightning.rewards.functions import RewardFunction
 from o1_lightning.tasks import TargetTask
 
 CONFIG = Path(__file__).resolve().parents[1] / "configs" / "hello.yaml"
-
-
-def emit(name: str, value: float, unit: str, goal: str | None = None) -> None:
-    print(json.dumps({"name": name, "value": value, "unit": unit, "goal": goal}), flush=True)
+READINGS = ("normalised", "raw")  # returns normalised within each episode, or left as they are
 
 
 class SeedPolicy(nn.Module):
@@ -81,20 +85,15 @@ def seed_episode(policy: SeedPolicy, env: SeedEnv) -> tuple[list[torch.Tensor], 
 
 
 def seed_update(
-    optimizer: torch.optim.Optimizer,
-    log_probs: list[torch.Tensor],
-    rewards: list[float],
-    gamma: float,
-    normalize: bool = True,
+    optimizer: torch.optim.Optimizer, log_probs: list[torch.Tensor], rewards: list[float], gamma: float, reading: str
 ) -> None:
-    """The seed's REINFORCE: discounted returns, normalised within the episode (our reading; `normalize=False`: the
-    other reading, raw returns), no baseline."""
+    """Our reading of the seed's REINFORCE: discounted returns, no baseline; `normalised` per episode, or `raw`."""
     returns, running = [], 0.0
     for reward in reversed(rewards):
         running = reward + gamma * running
         returns.insert(0, running)
     returns = torch.tensor(returns)
-    if normalize:
+    if reading == "normalised":
         returns = (returns - returns.mean()) / (returns.std(unbiased=False) + 1e-9)
     loss = -(torch.stack(log_probs) * returns).sum()
     optimizer.zero_grad()
@@ -113,20 +112,21 @@ def seed_greedy(policy: SeedPolicy, task: TargetTask) -> str:
     return text
 
 
-def seed_literal_run(episodes: int, check_every: int = 100) -> int | None:
-    """Train the seed literally; the episode count at which greedy first typed the target, or None."""
-    torch.manual_seed(0)
+def seed_literal_run(episodes: int, reading: str, seed: int, check_every: int = 100) -> int | None:
+    """Train our reading of the seed; the episode count at which greedy first typed the target, or None."""
+    torch.manual_seed(seed)
     task = TargetTask("hello")
     env, policy = SeedEnv(task.target, task.vocab), SeedPolicy(len(task.vocab))
     optimizer = torch.optim.Adam(policy.parameters(), lr=0.01)
     for episode in range(1, episodes + 1):
-        seed_update(optimizer, *seed_episode(policy, env), gamma=0.99)
+        seed_update(optimizer, *seed_episode(policy, env), gamma=0.99, reading=reading)
         if episode % check_every == 0 and seed_greedy(policy, task) == task.target:
             return episode
     return None
 
 
 def seed_rollout_rate(seconds: float) -> float:
+    """Episodes per second of our reading of the seed's rollout loop (one episode, one token per GRU call)."""
     task = TargetTask("hello")
     env, policy = SeedEnv(task.target, task.vocab), SeedPolicy(len(task.vocab))
     count, start = 0, time.perf_counter()
@@ -138,6 +138,7 @@ def seed_rollout_rate(seconds: float) -> float:
 
 
 def project_rollout_rate(seconds: float, batch_size: int = 512) -> float:
+    """Episodes per second of the project's batched sampler."""
     task = TargetTask("hello")
     module = PolicyModule(task.vocab, task.max_length, can_stop=False)
     reward_fn, generator = RewardFunction(), torch.Generator().manual_seed(0)
@@ -148,17 +149,19 @@ def project_rollout_rate(seconds: float, batch_size: int = 512) -> float:
     return count / (time.perf_counter() - start)
 
 
-def hello_parts() -> tuple[RolloutDataModule, PolicyModule]:
+def hello_parts(seed: int = 0) -> tuple[RolloutDataModule, PolicyModule]:
     """The datamodule and module of configs/hello.yaml's algorithm (batch 512, group baseline)."""
-    torch.manual_seed(0)
-    datamodule = RolloutDataModule(TargetTask("hello"), batch_size=512, group_size=512, steps_per_epoch=10**6)
+    torch.manual_seed(seed)
+    datamodule = RolloutDataModule(
+        TargetTask("hello"), batch_size=512, group_size=512, steps_per_epoch=10**6, seed=seed
+    )
     module = PolicyModule(datamodule.vocab, datamodule.max_length, can_stop=False, lr=0.015, entropy_coef=0.03)
     return datamodule, module
 
 
-def raw_loop_rate(steps: int) -> float:
+def raw_loop_rate(steps: int, seed: int = 0) -> float:
     """The same algorithm as `fit`, in a bare PyTorch loop: updates per second."""
-    datamodule, module = hello_parts()
+    datamodule, module = hello_parts(seed)
     datamodule.attach_policy(module.policy)
     module.log_rollout = lambda *args: None  # a bare loop logs nothing
     optimizer = module.configure_optimizers()
@@ -172,9 +175,9 @@ def raw_loop_rate(steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def fit_rate(steps: int, root: str) -> float:
+def fit_rate(steps: int, root: str, seed: int = 0) -> float:
     """Lightning `fit` with TensorBoard every 10 steps and a checkpoint every 50, without validation."""
-    datamodule, module = hello_parts()
+    datamodule, module = hello_parts(seed)
     trainer = L.Trainer(
         max_steps=steps,
         default_root_dir=root,
@@ -190,44 +193,72 @@ def fit_rate(steps: int, root: str) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def hello_updates_to_solve(root: str) -> int:
-    """Run `python train.py fit --config configs/hello.yaml`; the update at which val/accuracy reached 1."""
-    from o1_lightning.app.cli import main
-
-    main(["fit", "--config", str(CONFIG), "--trainer.default_root_dir", root, "--trainer.enable_progress_bar", "false"])
-    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-
+def hello_updates_to_solve(root: str, seed: int) -> int:
+    """`python train.py fit --config configs/hello.yaml` with `seed`; the update at which val/accuracy reached 1."""
+    args = ["fit", "--config", str(CONFIG), "--seed_everything", str(seed), "--data.seed", str(seed)]
+    train_main([*args, "--trainer.default_root_dir", root, "--trainer.enable_progress_bar", "false"])
     events = EventAccumulator(str(next(Path(root).rglob("events.out.tfevents.*"))))
     events.Reload()
     solved = [event.step for event in events.Scalars("val/accuracy") if event.value == 1.0]
     return solved[0] + 1 if solved else -1
 
 
+def timings(seeds: list[int], quick: bool) -> None:
+    """Rollout throughput and Lightning overhead, measured once per seed (a repeat), side by side."""
+    seconds, steps = (2.0, 40) if quick else (5.0, 150)
+    figures: dict[str, list[float]] = {}
+    for seed in seeds:
+        seed_rate, project_rate = seed_rollout_rate(seconds), project_rollout_rate(seconds)
+        large_rate = project_rollout_rate(seconds, batch_size=4096)
+        with tempfile.TemporaryDirectory() as root:
+            raw_loop_rate(5, seed)  # warm-up
+            raw, fit = raw_loop_rate(steps, seed), fit_rate(steps, root, seed)
+        measured = {"seed_reading": seed_rate, "project": project_rate, "project_4096": large_rate, "raw": raw}
+        measured |= {"fit": fit, "speedup": project_rate / seed_rate, "speedup_4096": large_rate / seed_rate}
+        for key, value in (measured | {"fit_vs_raw": fit / raw}).items():
+            figures.setdefault(key, []).append(value)
+    baseline = {"baseline": "our reading of the seed", "machine": "CPU", "threads": 1}
+    emit("seed_rollout_episodes_per_s", summarise(figures["seed_reading"], seeds), "episodes/s", **baseline)
+    emit("project_rollout_episodes_per_s", summarise(figures["project"], seeds), "episodes/s", batch=512)
+    emit("rollout_speedup_vs_seed", summarise(figures["speedup"], seeds), "x", goal=">= 200", **baseline)
+    emit("project_rollout_episodes_per_s_batch_4096", summarise(figures["project_4096"], seeds), "episodes/s")
+    emit("rollout_speedup_vs_seed_batch_4096", summarise(figures["speedup_4096"], seeds), "x", **baseline)
+    emit("raw_loop_updates_per_s", summarise(figures["raw"], seeds), "updates/s", steps=steps)
+    emit("fit_updates_per_s", summarise(figures["fit"], seeds), "updates/s", steps=steps)
+    emit("fit_vs_raw_ratio", summarise(figures["fit_vs_raw"], seeds), "ratio", goal=">= 0.9")
+
+
+def learning(seeds: list[int], quick: bool) -> None:
+    """Updates hello.yaml needs, and whether our reading of the seed (both readings) types "hello" at all."""
+    solved_at = []
+    for seed in seeds:
+        with tempfile.TemporaryDirectory() as root:
+            solved_at.append(hello_updates_to_solve(root, seed))
+    emit(
+        "hello_updates_to_solve", summarise(solved_at, seeds), "updates (-1: never)", goal="<= 20", config="hello.yaml"
+    )
+    episodes = 2_000 if quick else 20_000
+    for reading in READINGS:
+        runs = [seed_literal_run(episodes, reading, seed) for seed in seeds]
+        fields = {"baseline": "our reading of the seed", "reading": reading, "episodes": episodes}
+        solved = [float(run is not None) for run in runs]
+        emit(f"seed_reading_{reading}_solved", summarise(solved, seeds, (0, 1)), "fraction of seeds", **fields)
+        if any(solved):
+            episodes_to_solve = [run if run is not None else -1 for run in runs]
+            emit(f"seed_reading_{reading}_episodes_to_solve", summarise(episodes_to_solve, seeds), "episodes", **fields)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="shorter timings and 2,000 seed episodes")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3)")
+    parser.add_argument("--only", choices=("timings", "learning"), help="run one half")
     args = parser.parse_args()
     torch.set_num_threads(1)  # as `train.py` does by default (--torch_threads 1), for the seed loop as well
-    seconds, steps = (2.0, 40) if args.quick else (5.0, 150)
-    seed_rate, project_rate = seed_rollout_rate(seconds), project_rollout_rate(seconds)
-    emit("seed_rollout_episodes_per_s", round(seed_rate, 1), "episodes/s")
-    emit("project_rollout_episodes_per_s", round(project_rate, 1), "episodes/s")
-    emit("rollout_speedup_vs_seed", round(project_rate / seed_rate, 1), "x", ">= 200")
-    large_rate = project_rollout_rate(seconds, batch_size=4096)
-    emit("project_rollout_episodes_per_s_batch_4096", round(large_rate, 1), "episodes/s")
-    emit("rollout_speedup_vs_seed_batch_4096", round(large_rate / seed_rate, 1), "x")
-    with tempfile.TemporaryDirectory() as root:
-        raw_loop_rate(5)  # warm-up
-        raw, fit = raw_loop_rate(steps), fit_rate(steps, root)
-    emit("raw_loop_updates_per_s", round(raw, 2), "updates/s")
-    emit("fit_updates_per_s", round(fit, 2), "updates/s")
-    emit("fit_vs_raw_ratio", round(fit / raw, 3), "ratio", ">= 0.9")
-    with tempfile.TemporaryDirectory() as root:
-        emit("hello_updates_to_solve", hello_updates_to_solve(root), "updates", "<= 20")
-    episodes = 2_000 if args.quick else 20_000
-    solved_at = seed_literal_run(episodes)
-    emit("seed_literal_solved", solved_at is not None, f"within {episodes} episodes")
-    emit("seed_literal_episodes_to_solve", solved_at if solved_at is not None else -1, "episodes (-1: never)")
+    if args.only != "learning":
+        timings(args.seeds, args.quick)
+    if args.only != "timings":
+        learning(args.seeds, args.quick)
 
 
 if __name__ == "__main__":

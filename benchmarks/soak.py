@@ -3,7 +3,8 @@
     nice python benchmarks/soak.py             # 20 minutes of configs/debug.yaml (logging, validation, checkpoints)
     python benchmarks/soak.py --minutes 1      # a short look
 
-Prints one JSON line per figure: {"name": ..., "value": ..., "unit": ...}. The baseline is the same run's
+Prints one JSON line per figure (benchmarks/common.py `emit`; one run, marked so: a memory trace over time is one
+observation, not a figure sampled over seeds). The baseline is the same run's
 resident memory after warm-up (the first tenth of the run); `grew_after_warmup` is true when the end is more
 than max(5 MiB, 2%) above it.
 """
@@ -11,21 +12,19 @@ than max(5 MiB, 2%) above it.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import lightning as L
+from common import emit, single_run
+
+from o1_lightning.app.cli import O1CLI
+from o1_lightning.app.data import RolloutDataModule
+from o1_lightning.app.module import PolicyModule
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
-
-from o1_lightning.app.cli import O1CLI  # noqa: E402
-from o1_lightning.app.data import RolloutDataModule  # noqa: E402
-from o1_lightning.app.module import PolicyModule  # noqa: E402
 
 
 def resident_mib() -> float:
@@ -95,9 +94,9 @@ def main() -> None:
         ("rss_growth_per_1000_steps_after_warmup", 1000 * growth / max(1, steps_after_warmup), "MiB"),
         ("grew_after_warmup", growth > max(5.0, 0.02 * figures["rss_after_warmup"]), "bool"),
     ]
+    why = "one soak run: resident memory traced over one long fit"
     for name, value, unit in rows:
-        value = value if isinstance(value, bool | int) else round(value, 3)
-        print(json.dumps({"name": name, "value": value, "unit": unit}), flush=True)
+        emit(name, single_run(float(value), why), unit, config=options.config)
 
 
 if __name__ == "__main__":

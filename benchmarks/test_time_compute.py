@@ -2,12 +2,14 @@
 
 The policy imitates demonstrations of 1-5 digit sums and is stopped early (decent, imperfect); an outcome reward
 model (ORM) and a process reward model (PRM) are trained on its own rollouts with exact labels (and, for
-comparison, a PRM on Monte Carlo labels, N = 4). Then, on fresh prompts of d digits, every method runs at budgets
-of 1x, 4x, 16x and 64x one answer's length (policy token-steps per problem; reward model calls are not charged).
-Best-of-N runs share their N samples across scorers (same seed), so scorer comparisons are paired.
+comparison, a PRM on Monte Carlo labels, N = 4). Then, on eval-split prompts of d digits (never imitated, never
+in the reward models' data), every method runs at budgets of 1x, 4x, 16x and 64x one answer's length (policy
+token-steps per problem; reward model calls are not charged). Best-of-N runs share their N samples across scorers
+(same seed), so scorer comparisons are paired. Everything (policy, reward models, search draws) is redone per seed.
 
-Prints one JSON line per figure {"name", "value", "unit"} and a markdown table per difficulty.
-Run: `python benchmarks/test_time_compute.py [--quick]`; policies and reward models are cached under checkpoints/.
+Prints one JSON line per figure (mean, ci95, seeds, and the token-steps spent) and a markdown table per difficulty.
+Run: `python benchmarks/test_time_compute.py [--quick] [--seeds 0 1 2]`; policies and reward models are cached
+under checkpoints/.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import argparse
 import time
 
 import torch
-from scaling_common import Spec, accuracy, emit, table, with_width
+from common import emit, summarise
+from scaling_common import Spec, emit_runs, run_spec, table, with_width
 
 from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
 from o1_lightning.learning.imitation import cached_imitation
@@ -52,7 +55,7 @@ def copy_check(prm, digits: int, column: int, operand: int, prompts: int = 200) 
     (`operand` 0: a, 1: b) with consistent arithmetic after it; 0.5 is chance. Search explores such alternatives."""
     task = AdditionTask(digits, digits)
     wins = 0
-    for prompt in task.sample_prompts(prompts, torch.Generator().manual_seed(7)):
+    for prompt in task.sample_prompts(prompts, torch.Generator().manual_seed(7), "eval"):
         a, b = task.parse(prompt)
         steps = task.demonstrate(prompt).split(";")
         digit_a, digit_b = a // 10**column % 10, b // 10**column % 10
@@ -67,58 +70,79 @@ def copy_check(prm, digits: int, column: int, operand: int, prompts: int = 200) 
     return wins / prompts
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--quick", action="store_true", help="a barely trained policy, few prompts, small budgets (a smoke run)"
-    )
-    parser.add_argument("--prompts", type=int, default=200, help="prompts per difficulty")
-    args = parser.parse_args()
-    torch.set_num_threads(1)
-    train_task = AdditionTask(1, 5)
-    tokenizer = CharTokenizer(train_task.vocab)
-    start = time.perf_counter()
-    steps = 50 if args.quick else POLICY_STEPS
-    policy = cached_imitation(train_task, steps, f"{CACHE}/policies")
-    fit = {"cache_dir": f"{CACHE}/reward_models", "cache_key": f"addition_imitation{steps}"}
-    if args.quick:
+def setup(train_task: AdditionTask, seed: int, quick: bool) -> tuple:
+    """The seed's imitated policy, its reward models (exact and MC labels) and their validation accuracies."""
+    steps = 50 if quick else POLICY_STEPS
+    policy = cached_imitation(train_task, steps, f"{CACHE}/policies", seed=seed)
+    fit = {"cache_dir": f"{CACHE}/reward_models", "cache_key": f"addition_imitation{steps}_policy{seed}", "seed": seed}
+    if quick:
         fit |= {"num_prompts": 64, "epochs": 1}
     models = fit_reward_models(train_task, policy, **fit)
     mc_models = fit_reward_models(train_task, policy, kinds=("process",), labels="mc_soft", mc_samples=4, **fit)
-    emit("setup_seconds", round(time.perf_counter() - start, 1), "s (policy + reward models, or cache reads)")
-    for kind, (_, metrics) in models.items():
-        emit(f"{kind}_rm_val_accuracy", round(metrics["val/rm_accuracy"], 4), "fraction (exact labels, held out)")
-    emit("process_mc4_rm_val_accuracy", round(mc_models["process"][1]["val/rm_accuracy"], 4), "fraction")
     scorers = {
         "orm": scorers_of(train_task, {"outcome": models["outcome"]})["outcome"],
         "prm_min": scorers_of(train_task, {"process": models["process"]}, "min")["process"],
         "prm_prod": scorers_of(train_task, {"process": models["process"]}, "prod")["process"],
         "prm_mc": scorers_of(train_task, mc_models, "min", suffix="_mc4")["process"],
     }
-    for digits in (2, 3):  # the PRM's blind spot: copy errors the policy rarely makes (so rarely sees labelled)
-        for column, operand in [(0, 0), (0, 1), (digits - 1, 1)]:
-            figure = copy_check(scorers["prm_min"], digits, column, operand, 20 if args.quick else 200)
-            name = f"prm_copy_check_d{digits}_column{column + 1}_operand_{'ab'[operand]}"
-            emit(name, figure, "fraction of pairs ranked right (0.5 = chance)")
-    multipliers = [1, 4] if args.quick else [1, 4, 16, 64]
-    digits = [2, 4] if args.quick else [2, 3, 4]
-    prompts_per = 8 if args.quick else args.prompts
-    tables = {}
-    for d in digits:
+    val = {kind: metrics["val/rm_accuracy"] for kind, (_, metrics) in models.items()}
+    val["process_mc4"] = mc_models["process"][1]["val/rm_accuracy"]
+    return policy, scorers, val
+
+
+def measure_seed(seed: int, eval_prompts: dict[int, list[str]], multipliers: list[int], quick: bool) -> tuple:
+    """Every figure of one seed: {name: value} of the reward-model checks, and {(digits, label, m): run}."""
+    start = time.perf_counter()
+    train_task = AdditionTask(1, 5)
+    tokenizer = CharTokenizer(train_task.vocab)
+    policy, scorers, val = setup(train_task, seed, quick)
+    figures = {f"{kind}_rm_val_accuracy": value for kind, value in val.items()}
+    for d in (2, 3):  # the PRM's blind spot: copy errors the policy rarely makes (so rarely sees labelled)
+        for column, operand in [(0, 0), (0, 1), (d - 1, 1)]:
+            name = f"prm_copy_check_d{d}_column{column + 1}_operand_{'ab'[operand]}"
+            figures[name] = copy_check(scorers["prm_min"], d, column, operand, 20 if quick else 200)
+    runs, specs = {}, {}
+    for d, prompts in eval_prompts.items():
         task = AdditionTask(d, d)
-        prompts = task.sample_prompts(prompts_per, torch.Generator().manual_seed(100 + d))
-        rows = {}
-        specs = specs_for(task, scorers)
-        for spec in specs:
+        specs[d] = specs_for(task, scorers)
+        for spec in specs[d]:
             for m in spec.budgets or multipliers:
-                row = accuracy(with_width(spec, m), policy, tokenizer, task, prompts, m * task.max_length)
-                rows[(spec.label, m)] = row
-                slug = spec.label.replace(", ", "_").replace(" ", "_").replace("(", "").replace(")", "")
-                emit(f"addition_d{d}_{slug}_{m}x_accuracy", row["accuracy"], f"fraction ({row['scorer']})")
-        tables[d] = table(rows, specs, multipliers)
-        print(f"\n### {d}-digit addition ({prompts_per} prompts, 1x = {task.max_length} token-steps)\n")
-        print(tables[d], flush=True)
-    emit("total_seconds", round(time.perf_counter() - start, 1), "s")
+                budget = m * task.max_length
+                runs[(d, spec.label, m)] = run_spec(with_width(spec, m), policy, tokenizer, task, prompts, budget, seed)
+    figures["seconds"] = time.perf_counter() - start
+    return figures, runs, specs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--quick", action="store_true", help="a barely trained policy, few prompts, small budgets (a smoke run)"
+    )
+    parser.add_argument("--prompts", type=int, default=200, help="prompts per difficulty")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3)")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    multipliers = [1, 4] if args.quick else [1, 4, 16, 64]
+    prompts_per = 8 if args.quick else args.prompts
+    eval_prompts = {
+        d: AdditionTask(d, d).sample_prompts(prompts_per, torch.Generator().manual_seed(100 + d), "eval")
+        for d in ([2, 4] if args.quick else [2, 3, 4])
+    }
+    measured = [measure_seed(seed, eval_prompts, multipliers, args.quick) for seed in args.seeds]
+    for name in measured[0][0]:
+        values = [figures[name] for figures, _, _ in measured]
+        unit = {"seconds": "s (policy, reward models or cache reads, and every search)"}.get(name, "fraction")
+        emit(name, summarise(values, args.seeds, None if name == "seconds" else (0, 1)), unit, machine="CPU")
+    specs = measured[0][2]
+    for d in eval_prompts:
+        rows = {}
+        for spec in specs[d]:
+            for m in spec.budgets or multipliers:
+                runs = [seed_runs[(d, spec.label, m)] for _, seed_runs, _ in measured]
+                rows[(spec.label, m)] = emit_runs(f"addition_d{d}", spec, m, runs, args.seeds)
+        task = AdditionTask(d, d)
+        print(f"\n### {d}-digit addition ({prompts_per} eval prompts, 1x = {task.max_length} token-steps)\n")
+        print(table(rows, specs[d], multipliers), flush=True)
 
 
 if __name__ == "__main__":

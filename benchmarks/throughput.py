@@ -12,25 +12,21 @@ Run: `python benchmarks/throughput.py [--quick] [--compile]`.
 from __future__ import annotations
 
 import argparse
-import json
-import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # this checkout's package and benchmarks/
+import lightning as L
+import torch
+from common import emit, single_run
+from seed_vs_project import SeedEnv, SeedPolicy, seed_episode, seed_update
 
-import lightning as L  # noqa: E402
-import torch  # noqa: E402
-
-from benchmarks.seed_vs_project import SeedEnv, SeedPolicy, seed_episode, seed_update  # noqa: E402
-from o1_lightning.app.data import RolloutDataModule  # noqa: E402
-from o1_lightning.app.module import PolicyModule  # noqa: E402
-from o1_lightning.learning.sample_rollout import make_rollout  # noqa: E402
-from o1_lightning.policy import sampler  # noqa: E402
-from o1_lightning.rewards.functions import RewardFunction  # noqa: E402
-from o1_lightning.tasks import TargetTask  # noqa: E402
+from o1_lightning.app.data import RolloutDataModule
+from o1_lightning.app.module import PolicyModule
+from o1_lightning.learning.sample_rollout import make_rollout
+from o1_lightning.policy import sampler
+from o1_lightning.rewards.functions import RewardFunction
+from o1_lightning.tasks import TargetTask
 
 TARGETS = {"hello": "hello", "target56": "the quick brown fox jumps over the lazy dog by the river"}
 CPU_BATCHES = (512, 4096, 32768)
@@ -38,8 +34,13 @@ GPU_BATCHES = (512, 4096, 32768, 131072, 262144)
 CPU = torch.device("cpu")
 
 
-def emit(name: str, value: float | str, unit: str, device: str = "cpu", goal: str | None = None) -> None:
-    print(json.dumps({"name": name, "value": value, "unit": unit, "device": device, "goal": goal}), flush=True)
+def figure(name: str, value: float | str, unit: str, device: str = "cpu", goal: str | None = None) -> None:
+    """One rate or ratio as one JSON line (common.emit): the fastest of three timing windows in this one run."""
+    if isinstance(value, str):  # a figure that could not be measured here says why
+        summary = {"mean": None, "ci95": None, "seeds": [], "note": value}
+    else:
+        summary = single_run(value, "fastest of three timing windows, side by side in one run")
+    emit(name, summary, unit, device=device, goal=goal)
 
 
 def synchronize(device: torch.device) -> None:
@@ -82,7 +83,7 @@ def seed_training_rate(seconds: float, normalize: bool) -> float:
     optimizer = torch.optim.Adam(policy.parameters(), lr=0.01)
 
     def one() -> int:
-        seed_update(optimizer, *seed_episode(policy, env), gamma=0.99, normalize=normalize)
+        seed_update(optimizer, *seed_episode(policy, env), gamma=0.99, reading="normalised" if normalize else "raw")
         return 1
 
     return best_rate(one, seconds)
@@ -208,15 +209,19 @@ def rollout_figures(device: torch.device, name: str, batches: tuple[int, ...], s
         for batch in batches:
             rate = rollout_rate(target, batch, device, seconds)
             rates[key, batch] = rate
-            emit(f"rollout_episodes_per_s_{key}_batch_{batch}", round(rate, 1), "episodes/s", name)
-            emit(f"rollout_token_steps_per_s_{key}_batch_{batch}", round(rate * len(target), 1), "token-steps/s", name)
+            figure(f"rollout_episodes_per_s_{key}_batch_{batch}", round(rate, 1), "episodes/s", name)
+            figure(
+                f"rollout_token_steps_per_s_{key}_batch_{batch}", round(rate * len(target), 1), "token-steps/s", name
+            )
     for key, batch in (("hello", 512), ("target56", batches[1])):
         fraction = gru_math_fraction(TARGETS[key], batch, device, seconds)
-        emit(f"rollout_gru_math_fraction_{key}_batch_{batch}", round(fraction, 3), "fraction", name)
+        figure(f"rollout_gru_math_fraction_{key}_batch_{batch}", round(fraction, 3), "fraction", name)
     for batch in batches:
         peak = peak_memory_bytes(TARGETS["target56"], batch, device)
-        emit(f"rollout_peak_memory_target56_batch_{batch}", round(peak / 2**20, 1), "MiB", name)
-        emit(f"rollout_peak_bytes_per_token_step_target56_batch_{batch}", round(peak / (batch * 56), 1), "bytes", name)
+        figure(f"rollout_peak_memory_target56_batch_{batch}", round(peak / 2**20, 1), "MiB", name)
+        figure(
+            f"rollout_peak_bytes_per_token_step_target56_batch_{batch}", round(peak / (batch * 56), 1), "bytes", name
+        )
     return rates
 
 
@@ -229,15 +234,15 @@ def main() -> None:
     seconds, fit_steps = (1.5, 4) if args.quick else (6.0, 20)
 
     seed_rollouts = seed_rollout_rate(seconds)
-    emit("seed_rollout_episodes_per_s", round(seed_rollouts, 1), "episodes/s (our reading of the seed)")
+    figure("seed_rollout_episodes_per_s", round(seed_rollouts, 1), "episodes/s (our reading of the seed)")
     seed_training = {}
     for reading, normalize in (("normalized_returns", True), ("raw_returns", False)):
         seed_training[reading] = seed_training_rate(seconds, normalize)
-        emit(f"seed_training_episodes_per_s_{reading}", round(seed_training[reading], 1), "episodes/s")
+        figure(f"seed_training_episodes_per_s_{reading}", round(seed_training[reading], 1), "episodes/s")
 
     cpu = CPU
     rates = rollout_figures(cpu, "cpu", CPU_BATCHES[:2] if args.quick else CPU_BATCHES, seconds)
-    emit(
+    figure(
         "rollout_speedup_vs_seed",
         round(rates["hello", 512] / seed_rollouts, 1),
         "x (hello, batch 512)",
@@ -248,29 +253,29 @@ def main() -> None:
         for key, batch in (("hello", 512), ("target56", 4096)):
             compiled = rollout_rate(TARGETS[key], batch, cpu, seconds, compiled=True)
             eager = rollout_rate(TARGETS[key], batch, cpu, seconds)
-            emit(f"rollout_compiled_vs_eager_{key}_batch_{batch}", round(compiled / eager, 3), "x", "cpu")
+            figure(f"rollout_compiled_vs_eager_{key}_batch_{batch}", round(compiled / eager, 3), "x", "cpu")
 
     with tempfile.TemporaryDirectory() as root:
         fit = fit_rate(fit_steps, 4096, "cpu", root)
-    emit("fit_training_episodes_per_s_hello_batch_4096", round(fit, 1), "episodes/s", "cpu")
+    figure("fit_training_episodes_per_s_hello_batch_4096", round(fit, 1), "episodes/s", "cpu")
     for reading, rate in seed_training.items():
-        emit(f"fit_speedup_vs_seed_training_{reading}", round(fit / rate, 1), "x", "cpu", ">= 100")
+        figure(f"fit_speedup_vs_seed_training_{reading}", round(fit / rate, 1), "x", "cpu", ">= 100")
 
     if torch.cuda.is_available():
         gpu = torch.device("cuda")
         name = torch.cuda.get_device_name(gpu)
         gpu_rates = rollout_figures(gpu, name, GPU_BATCHES[:3] if args.quick else GPU_BATCHES, seconds)
         best = max(rate * 56 for (key, _), rate in gpu_rates.items() if key == "target56")
-        emit("gpu_best_token_steps_per_s_target56", round(best, 1), "token-steps/s", name, ">= 1e8")
+        figure("gpu_best_token_steps_per_s_target56", round(best, 1), "token-steps/s", name, ">= 1e8")
         with tempfile.TemporaryDirectory() as root:
-            emit(
+            figure(
                 "fit_training_episodes_per_s_hello_batch_4096",
                 round(fit_rate(fit_steps, 4096, "gpu", root), 1),
                 "episodes/s",
                 name,
             )
     else:
-        emit("gpu_figures", "not measured: no CUDA device on this machine", "", "none")
+        figure("gpu_figures", "not measured: no CUDA device on this machine", "", "none")
 
 
 if __name__ == "__main__":

@@ -41,8 +41,8 @@ class EchoTask(Task):
     vocab = "abc"
     max_length = 3
 
-    def sample_prompts(self, n: int, generator: torch.Generator) -> list[str]:
-        return ["abc"] * n
+    def draw_prompt(self, generator: torch.Generator) -> str:
+        return "abc"
 
     def outcome(self, prompt: str, completion: str) -> bool:
         return completion == prompt

@@ -28,6 +28,8 @@ def test_sweep_logs_accuracy_against_budget_for_every_method(in_tmp, capsys):
     budgets = [2, 8, 32]  # multiples of the target's length, 2
     for method in METHODS:
         assert sorted(scalars(in_tmp / "sweep", f"test/{method}/accuracy")) == budgets, method
+        spent = scalars(in_tmp / "sweep", f"test/{method}/mean_token_steps")
+        assert sorted(spent) == budgets and all(spent[b] <= b for b in budgets), method
     folder = next((in_tmp / "sweep").rglob("sweep.csv")).parent
     assert len((folder / "sweep.csv").read_text().splitlines()) == 1 + len(METHODS) * len(budgets)
     table = (folder / "sweep.md").read_text()

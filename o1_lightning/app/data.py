@@ -67,9 +67,10 @@ class RolloutDataModule(L.LightningDataModule):
             (null: the task's step checker, an oracle).
         gamma: discount of returns (shared with shaping).
         seed: seeds the rollout generator; DDP rank r > 0 uses `distributed.rank_seed(seed, r)`.
-        val_prompts: held-out prompts for greedy validation, drawn once from `seed` + 1.
+        val_prompts: held-out prompts for greedy validation, drawn once from `seed` + 1 out of the task's eval
+            split (tasks/split.py), which training never draws from.
         steps_per_epoch: length of the train loader (an epoch is a bookkeeping unit here).
-        test_prompts: held-out prompts for `test` (the search sweep), drawn once from `seed` + 2.
+        test_prompts: held-out prompts for `test` (the search sweep), drawn once from `seed` + 2 (eval split).
         predict_prompts, predict_file: prompts for `predict`, given inline or one per line in a file.
         buffer_size: capacity of the buffer of verified search solutions (filled by SearchRefresh).
         buffer_batch_size: solutions from the buffer imitated in each update (0: none).
@@ -173,11 +174,11 @@ class RolloutDataModule(L.LightningDataModule):
         if self.source == "demonstrations":
             device = next(self.policy.parameters()).device if self.policy is not None else "cpu"
             return make_demonstrations(
-                self.task, self.tokenizer, self.task.sample_prompts(self.batch_size, self.generator), device
+                self.task, self.tokenizer, self.task.sample_prompts(self.batch_size, self.generator, "train"), device
             )
         if self.policy is None:
             raise RuntimeError("attach_policy() must be called before sampling rollouts")
-        prompts = self.task.sample_prompts(self.batch_size // self.group_size, self.generator)
+        prompts = self.task.sample_prompts(self.batch_size // self.group_size, self.generator, "train")
         generator = self.rollout_generator(policy_device(self.policy))
         compiled = getattr(self.policy, "compile_steps", False)
         rollout = make_rollout(
@@ -198,8 +199,8 @@ class RolloutDataModule(L.LightningDataModule):
         return self.generator if device.type == "cpu" else self.device_generator.on(device)
 
     def held_out_prompts(self, count: int, seed_offset: int) -> list[str]:
-        """A fixed prompt set drawn from `seed + seed_offset`, duplicates dropped (a fixed task has one prompt)."""
-        prompts = self.task.sample_prompts(count, torch.Generator().manual_seed(self.seed + seed_offset))
+        """A fixed set of eval-split prompts (never trained on) drawn from `seed + seed_offset`, duplicates dropped."""
+        prompts = self.task.sample_prompts(count, torch.Generator().manual_seed(self.seed + seed_offset), "eval")
         return list(dict.fromkeys(prompts))
 
     def val_prompts(self) -> list[str]:

@@ -49,7 +49,7 @@ class TextGenerationEnv(gym.Env):
             self.prompt = options["prompt"]
         else:
             generator = torch.Generator().manual_seed(int(self.np_random.integers(2**62)))
-            self.prompt = self.task.sample_prompts(1, generator)[0]
+            self.prompt = self.task.sample_prompts(1, generator, "train")[0]  # an agent learns here
         self.completion, self.emitted, self.num_actions = "", 0.0, 0
         return self._observation(), {}
 

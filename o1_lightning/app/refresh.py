@@ -59,7 +59,7 @@ class SearchRefresh(Callback):
         if trainer.global_step % self.every_n_steps:
             return
         datamodule, task = trainer.datamodule, pl_module.task
-        prompts = task.sample_prompts(self.num_prompts, self.generator)
+        prompts = task.sample_prompts(self.num_prompts, self.generator, "train")  # its solutions are trained on
         scorer = make_scorer(self.scorer, task, pl_module.policy, pl_module.tokenizer)
         start = time.perf_counter()
         results = run_search(

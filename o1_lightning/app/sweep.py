@@ -1,4 +1,8 @@
-"""Test-time scaling: every search method at several budgets on held-out prompts, accuracy against compute."""
+"""Test-time scaling: every search method at several budgets on held-out prompts, accuracy against compute spent.
+
+A budget caps compute; methods often spend less (beam search stops when its beams finish), so every row carries
+`mean_token_steps`, what the method really used, and the plot puts accuracy against it.
+"""
 
 from __future__ import annotations
 
@@ -17,20 +21,26 @@ from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.names import check_scorer_name, make_scorer
 from o1_lightning.search import run_search
 from o1_lightning.search.records import DEFAULT_SCORERS
-from o1_lightning.search.registry import check_method
+from o1_lightning.search.registry import check_method, is_deterministic
 from o1_lightning.tasks import Task
 
 
 @dataclass
 class SweepRow:
-    """One method at one budget: accuracy over the prompts and the compute it really spent."""
+    """One method at one budget: accuracy over the prompts and the token-steps per problem it really spent.
+
+    `deterministic` methods (greedy, beam, MCTS with greedy rollouts) solve each prompt once: repeating them would
+    repeat one draw. `solves` counts the (prompt, draw) pairs the accuracy is over.
+    """
 
     method: str
-    budget: int
-    accuracy: float
-    mean_compute: float
     scorer: str
     oracle: bool
+    deterministic: bool
+    budget: int
+    mean_token_steps: float
+    accuracy: float
+    solves: int
 
 
 def sweep(
@@ -43,27 +53,41 @@ def sweep(
     scorers: dict[str, str],
     seed: int = 0,
     options: dict[str, dict[str, Any]] | None = None,
+    repeats: int = 1,
 ) -> list[SweepRow]:
-    """Run each method at each budget (token-steps per problem) and verify its answers with the task."""
+    """Run each method at each budget (token-steps per problem) and verify its answers with the task.
+
+    A random method solves every prompt `repeats` times with independent draws; a deterministic one once.
+    """
     rows = []
     for method in methods:
         scorer = make_scorer(scorers.get(method, DEFAULT_SCORERS[method]), task, policy, tokenizer)
+        method_options = (options or {}).get(method, {})
+        deterministic = is_deterministic(method, method_options)
+        solved = prompts if deterministic else [prompt for prompt in prompts for _ in range(repeats)]
         for budget in budgets:
             generator = torch.Generator().manual_seed(seed)
-            method_options = (options or {}).get(method, {})
-            results = run_search(method, policy, tokenizer, task, prompts, budget, scorer, generator, **method_options)
+            results = run_search(method, policy, tokenizer, task, solved, budget, scorer, generator, **method_options)
             correct = [task.outcome(r.prompt, r.completion) for r in results]
             rows.append(
                 SweepRow(
                     method=method,
-                    budget=budget,
-                    accuracy=sum(correct) / len(correct),
-                    mean_compute=sum(r.compute for r in results) / len(results),
                     scorer=results[0].scorer,
                     oracle=results[0].oracle,
+                    deterministic=deterministic,
+                    budget=budget,
+                    mean_token_steps=sum(r.compute for r in results) / len(results),
+                    accuracy=sum(correct) / len(correct),
+                    solves=len(results),
                 )
             )
     return rows
+
+
+def method_label(row: SweepRow) -> str:
+    """'beam (process_fraction, oracle, deterministic)': what a row's method is and how it was scored."""
+    notes = [row.scorer] + (["oracle"] if row.oracle else []) + (["deterministic"] if row.deterministic else [])
+    return f"{row.method} ({', '.join(notes)})"
 
 
 def write_sweep(rows: list[SweepRow], directory: Path) -> list[Path]:
@@ -85,9 +109,10 @@ def write_sweep(rows: list[SweepRow], directory: Path) -> list[Path]:
     figure, axes = plt.subplots(figsize=(6, 4))
     for method in dict.fromkeys(row.method for row in rows):
         mine = [row for row in rows if row.method == method]
-        label = f"{method} ({mine[0].scorer}{', oracle' if mine[0].oracle else ''})"
-        axes.plot([row.budget for row in mine], [row.accuracy for row in mine], marker="o", label=label)
-    axes.set(xscale="log", xlabel="budget (policy token-steps per problem)", ylabel="accuracy", ylim=(-0.02, 1.02))
+        spent = [max(row.mean_token_steps, 1.0) for row in mine]  # log axis: a method that spent nothing sits at 1
+        style = "--" if mine[0].deterministic else "-"
+        axes.plot(spent, [row.accuracy for row in mine], style, marker="o", label=method_label(mine[0]))
+    axes.set(xscale="log", xlabel="token-steps spent per problem (mean)", ylabel="accuracy", ylim=(-0.02, 1.02))
     axes.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(directory / "sweep.png", dpi=120)
@@ -96,19 +121,26 @@ def write_sweep(rows: list[SweepRow], directory: Path) -> list[Path]:
 
 
 def markdown_table(rows: list[SweepRow]) -> str:
+    """Methods by budget; each cell is 'accuracy @ token-steps spent', since a budget is only a cap."""
     budgets = sorted({row.budget for row in rows})
-    lines = ["| method | scorer | " + " | ".join(str(b) for b in budgets) + " |", "|---|---|" + "---|" * len(budgets)]
+    lines = [
+        "| method | scorer | solves | " + " | ".join(f"budget {b}" for b in budgets) + " |",
+        "|---|---|---|" + "---|" * len(budgets),
+    ]
     for method in dict.fromkeys(row.method for row in rows):
         mine = {row.budget: row for row in rows if row.method == method}
         first = next(iter(mine.values()))
         scorer = f"{first.scorer}{' (oracle)' if first.oracle else ''}"
-        cells = [f"{mine[b].accuracy:.3f}" if b in mine else "" for b in budgets]
-        lines.append(f"| {method} | {scorer} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+        solves = f"{first.solves}{' (deterministic: one per prompt)' if first.deterministic else ''}"
+        cells = [f"{mine[b].accuracy:.3f} @ {mine[b].mean_token_steps:.0f}" if b in mine else "" for b in budgets]
+        lines.append(f"| {method} | {scorer} | {solves} | " + " | ".join(cells) + " |")
+    note = "\nCells: accuracy @ mean token-steps spent per problem (the budget is a cap; methods may stop early).\n"
+    return "\n".join(lines) + "\n" + note
 
 
 class SearchSweep(Callback):
-    """On `test`: every method at every budget on the test prompts; logs `test/<method>/accuracy` at step=budget.
+    """On `test`: every method at every budget on the test prompts; logs `test/<method>/accuracy` and
+    `test/<method>/mean_token_steps` (spent) at step=budget.
 
     Args:
         methods: search methods to compare.
@@ -116,7 +148,7 @@ class SearchSweep(Callback):
         scorers: scorer per method, in the reward vocabulary (outcome and process are oracles; logprob is the
             policy's own; none; rm:PATH; a dotted path to a user function; weighted sums).
         repeats: solve each test prompt this many times with independent draws, so that accuracy estimates a
-            success rate even for a task with one prompt (the target task).
+            success rate even for a task with one prompt (the target task); deterministic methods solve it once.
         options: per-method options, e.g. {beam: {expansions: 4}, mcts: {c_puct: 2.0}}.
         seed: seeds the search's random draws.
     """
@@ -150,12 +182,16 @@ class SearchSweep(Callback):
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         task = pl_module.task
         budgets = [m * task.max_length for m in self.budget_multipliers]
-        prompts = [prompt for prompt in self.prompts for _ in range(self.repeats)]
         policy, tokenizer = pl_module.policy, pl_module.tokenizer
-        rows = sweep(policy, tokenizer, task, prompts, self.methods, budgets, self.scorers, self.seed, self.options)
+        rows = sweep(
+            policy, tokenizer, task, self.prompts, self.methods, budgets, self.scorers, self.seed, self.options,
+            self.repeats,
+        )  # fmt: skip
         for row in rows:
+            metrics = {f"test/{row.method}/accuracy": row.accuracy}
+            metrics[f"test/{row.method}/mean_token_steps"] = row.mean_token_steps
             for logger in trainer.loggers:
-                logger.log_metrics({f"test/{row.method}/accuracy": row.accuracy}, step=row.budget)
+                logger.log_metrics(metrics, step=row.budget)
         if trainer.is_global_zero:
             directory = Path(trainer.log_dir or trainer.default_root_dir)
             written = write_sweep(rows, directory)

@@ -37,7 +37,7 @@ def imitate(
     policy = GRUPolicy(tokenizer.size, embedding_dim, hidden_size, can_stop=task.can_stop)
     optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
     for _ in range(steps):
-        prompts = task.sample_prompts(batch_size, generator)
+        prompts = task.sample_prompts(batch_size, generator, "train")
         completions = [task.demonstrate(p) for p in prompts]
         tokens, mask = encode_demonstrations(tokenizer, prompts, completions, end=task.can_stop)  # (B, T), (B, T-1)
         logits, _ = policy(tokens[:, :-1])  # (B, T-1, V)
@@ -54,7 +54,8 @@ def cached_imitation(task: Task, steps: int, cache_dir: str | Path | None, seed:
     if cache_dir is None:
         return imitate(task, steps, seed=seed, **options)
     knobs = "".join(f"_{k}{v}" for k, v in sorted(options.items()))
-    path = Path(cache_dir) / f"{type(task).__name__}_{task_key(task)}_steps{steps}_seed{seed}{knobs}.pt"
+    # "_trainsplit": trained on train-split prompts only (tasks/split.py); caches from before the split are not reused
+    path = Path(cache_dir) / f"{type(task).__name__}_{task_key(task)}_steps{steps}_seed{seed}{knobs}_trainsplit.pt"
     if path.is_file():
         saved = torch.load(path, map_location="cpu", weights_only=True)
         policy = GRUPolicy(**saved["shape"])

@@ -19,7 +19,7 @@ from o1_lightning.search.majority import majority_vote, vote
 from o1_lightning.search.mcts import mcts
 from o1_lightning.search.problems import problem_generators
 from o1_lightning.search.puct import backup, most_visited_path, puct_scores, select_actions
-from o1_lightning.search.registry import SEARCH_METHODS, method_options, run_search
+from o1_lightning.search.registry import SEARCH_METHODS, is_deterministic, method_options, run_search
 from o1_lightning.search.result import SearchResult
 from o1_lightning.search.sampling import greedy, sampling
 from o1_lightning.search.stepper import HiddenStepper, Stepper
@@ -41,6 +41,7 @@ __all__ = [
     "check_budget",
     "completions_in_budget",
     "greedy",
+    "is_deterministic",
     "majority_vote",
     "mcts",
     "method_options",

@@ -36,6 +36,17 @@ def check_method(method: str, where: str = "") -> str:
     return method
 
 
+def is_deterministic(method: str, options: dict | None = None) -> bool:
+    """Does `method` give the same answer whatever the generator? Then repeating it on a prompt repeats one draw.
+
+    greedy and beam search never draw; MCTS draws only with sampled rollouts (`rollout: sample`).
+    """
+    check_method(method)
+    if method == "mcts":
+        return (options or {}).get("rollout", "greedy") == "greedy"
+    return method in ("greedy", "beam")
+
+
 def method_options(method: str) -> list[str]:
     """The keyword options a method takes beyond the shared arguments."""
     signature = inspect.signature(SEARCH_METHODS[method])

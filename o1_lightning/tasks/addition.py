@@ -59,12 +59,9 @@ class AdditionTask(Task):
         low = 0 if digits == 1 else 10 ** (digits - 1)
         return int(torch.randint(low, 10**digits, (1,), generator=generator))
 
-    def sample_prompts(self, n: int, generator: torch.Generator) -> list[str]:
-        prompts = []
-        for _ in range(n):
-            a = self._operand(generator)
-            prompts.append(f"{a}+{self._operand(generator)}=")
-        return prompts
+    def draw_prompt(self, generator: torch.Generator) -> str:
+        a = self._operand(generator)
+        return f"{a}+{self._operand(generator)}="
 
     def parse(self, prompt: str) -> tuple[int, int]:
         """The operands of a prompt "a+b="; O1Error if it is not of that form."""

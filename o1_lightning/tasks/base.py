@@ -6,7 +6,13 @@ from abc import ABC, abstractmethod
 
 import torch
 
+from o1_lightning.errors import O1Error
+from o1_lightning.tasks.split import check_split, prompt_split
 from o1_lightning.tasks.verdicts import StepVerdicts
+
+# Draws in a row that miss the wanted split before sampling gives up: 0.9**10_000 is nil for any space with an eval
+# slice, so this only ends a space too small to have one (reached in well under a second).
+MAX_MISSES = 10_000
 
 
 class Task(ABC):
@@ -21,8 +27,30 @@ class Task(ABC):
     can_stop: bool = True  # False: every completion is exactly max_length characters (no end token)
 
     @abstractmethod
-    def sample_prompts(self, n: int, generator: torch.Generator) -> list[str]:
-        """Draw `n` prompts with the given generator (the only source of randomness)."""
+    def draw_prompt(self, generator: torch.Generator) -> str:
+        """One prompt from the whole prompt space, drawn with `generator` (the only source of randomness)."""
+
+    def sample_prompts(self, n: int, generator: torch.Generator, split: str = "train") -> list[str]:
+        """Draw `n` prompts of one split of the prompt space (tasks/split.py): "train" to learn, "eval" to measure.
+
+        Draws from the whole space and keeps those of `split` (rejection), so each split keeps the task's own
+        distribution restricted to it. O1Error if the space seems to have no prompt of `split` at all.
+        """
+        check_split(split)
+        prompts, misses = [], 0
+        while len(prompts) < n:
+            prompt = self.draw_prompt(generator)
+            if prompt_split(prompt) == split:
+                prompts.append(prompt)
+                misses = 0
+                continue
+            misses += 1
+            if misses >= MAX_MISSES:
+                raise O1Error(
+                    f"{type(self).__name__} drew {MAX_MISSES} prompts in a row outside the {split!r} split: its "
+                    "prompt space is too small to hold out an evaluation slice; use a larger space"
+                )
+        return prompts
 
     @abstractmethod
     def outcome(self, prompt: str, completion: str) -> bool:

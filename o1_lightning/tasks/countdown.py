@@ -141,15 +141,13 @@ class CountdownTask(Task):
             pool = [x for k, x in enumerate(pool) if k not in (i, j)] + [apply(a, op, b)]
         return numbers, pool[0]
 
-    def sample_prompts(self, n: int, generator: torch.Generator) -> list[str]:
+    def draw_prompt(self, generator: torch.Generator) -> str:
         """Redraw until the target is in 1..max_target and needs two steps or more (all ones reach 3, so it ends)."""
-        prompts = []
-        while len(prompts) < n:
+        while True:
             numbers, target = self._draw(generator)
             trivial = target in numbers or target in reachable(tuple(sorted(numbers)), 1)
             if 1 <= target <= self.max_target and not trivial:
-                prompts.append(",".join(map(str, numbers)) + f">{target}")
-        return prompts
+                return ",".join(map(str, numbers)) + f">{target}"
 
     def parse(self, prompt: str) -> tuple[list[int], int]:
         """The numbers and target of a prompt "n1,n2,...>target"; O1Error if it is not of that form."""

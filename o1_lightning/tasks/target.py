@@ -8,6 +8,7 @@ import torch
 
 from o1_lightning.errors import O1Error
 from o1_lightning.tasks.base import Task
+from o1_lightning.tasks.split import check_split
 from o1_lightning.tasks.verdicts import StepVerdicts
 
 DEFAULT_VOCAB = string.ascii_lowercase + " "
@@ -34,7 +35,16 @@ class TargetTask(Task):
         self.vocab = vocab
         self.max_length = len(target)
 
-    def sample_prompts(self, n: int, generator: torch.Generator) -> list[str]:
+    def draw_prompt(self, generator: torch.Generator) -> str:
+        return ""
+
+    def sample_prompts(self, n: int, generator: torch.Generator, split: str = "train") -> list[str]:
+        """The empty prompt, for either split: this task's space is that one prompt, so nothing can be held out.
+
+        Training and evaluation both measure the one thing the task asks (type the target); an "eval" figure here
+        is how reliably the policy types it, not how it generalises to unseen prompts.
+        """
+        check_split(split)
         return [""] * n
 
     def outcome(self, prompt: str, completion: str) -> bool:

@@ -85,9 +85,10 @@ class RewardDataModule(L.LightningDataModule):
             return
         if self.policy is None:  # a policy may also be handed in directly (benchmarks train one in-process)
             self.policy = self.load_policy()
+        # The reward model learns on train-split prompts and is validated on eval-split ones (tasks/split.py).
         for split, count, offset in [("train", self.num_prompts, 1), ("val", self.val_prompts, 2)]:
             generator = torch.Generator().manual_seed(self.seed * 1000 + offset)
-            prompts = self.task.sample_prompts(count, generator)
+            prompts = self.task.sample_prompts(count, generator, "train" if split == "train" else "eval")
             prompts, completions = policy_rollouts(
                 self.policy, self.tokenizer, self.task, prompts, self.samples_per_prompt, generator, self.temperature
             )

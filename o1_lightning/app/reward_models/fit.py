@@ -44,7 +44,7 @@ def fit_reward_models(
     settings = (
         f"{labels}{mc_samples if labels != 'exact' else ''}_n{num_prompts}x{samples_per_prompt}_e{epochs}b{batch_size}"
     )
-    settings += f"_h{hidden_size}_init{int(init_from_policy)}_seed{seed}"
+    settings += f"_h{hidden_size}_init{int(init_from_policy)}_seed{seed}_trainsplit"  # fit on train-split prompts
     paths = {}
     if cache_dir is not None:
         paths = {kind: Path(cache_dir) / f"{cache_key}_{kind}_{settings}.pt" for kind in kinds}
