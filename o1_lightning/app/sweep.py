@@ -12,6 +12,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch import nn
 
+from o1_lightning.app.distributed import gather_objects, rank_and_world_size
 from o1_lightning.errors import O1Error
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.names import check_scorer_name, make_scorer
@@ -65,6 +66,22 @@ def sweep(
                     oracle=results[0].oracle,
                 )
             )
+    return rows
+
+
+def merge_rows(per_rank: list[list[tuple[SweepRow, int]]]) -> list[SweepRow]:
+    """One row per (method, budget) from every rank's rows, averaged with weights = each rank's number of prompts."""
+    merged: dict[tuple[str, int], list[tuple[SweepRow, int]]] = {}
+    for rank_rows in per_rank:
+        for row, count in rank_rows:
+            merged.setdefault((row.method, row.budget), []).append((row, count))
+    rows = []
+    for parts in merged.values():
+        total = sum(count for _, count in parts)
+        first = parts[0][0]
+        accuracy = sum(row.accuracy * count for row, count in parts) / total
+        compute = sum(row.mean_compute * count for row, count in parts) / total
+        rows.append(SweepRow(first.method, first.budget, accuracy, compute, first.scorer, first.oracle))
     return rows
 
 
@@ -131,6 +148,8 @@ class SearchSweep(Callback):
         options: dict[str, dict[str, Any]] | None = None,
         seed: int = 0,
     ) -> None:
+        if not methods:
+            raise O1Error("sweep.methods is empty; give at least one of greedy, sampling, best_of_n, majority, beam, mcts")
         for method in methods:
             check_method(method, " in sweep.methods")
         if not budget_multipliers or min(budget_multipliers) < 1:
@@ -142,6 +161,14 @@ class SearchSweep(Callback):
         self.scorers = {m: check_scorer_name(s) for m, s in {**DEFAULT_SCORERS, **(scorers or {})}.items()}
         self.prompts: list[str] = []
 
+    def test_prompts(self, trainer: L.Trainer, gathered: list[str]) -> list[str]:
+        """The datamodule's test prompts when it has them (the sampler pads a rank's share with repeats), else the
+        prompts the ranks saw, duplicates dropped."""
+        held_out = getattr(trainer.datamodule, "test_prompts", None)
+        if callable(held_out):
+            return list(held_out())
+        return list(dict.fromkeys(gathered))
+
     def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.prompts = []
 
@@ -149,11 +176,18 @@ class SearchSweep(Callback):
         self.prompts.extend(batch)
 
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Under DDP each rank sweeps its share of the test prompts and the rows are merged, weighted by prompts."""
         task = pl_module.task
         budgets = [m * task.max_length for m in self.budget_multipliers]
-        prompts = [prompt for prompt in self.prompts for _ in range(self.repeats)]
+        everyone = [prompt for rank in gather_objects(self.prompts) for prompt in rank]
+        rank, world_size = rank_and_world_size()
+        prompts = [prompt for prompt in self.test_prompts(trainer, everyone) for _ in range(self.repeats)]
+        mine = prompts[rank::world_size]
         policy, tokenizer = pl_module.policy, pl_module.tokenizer
-        rows = sweep(policy, tokenizer, task, prompts, self.methods, budgets, self.scorers, self.seed, self.options)
+        rows = []
+        if mine:
+            rows = sweep(policy, tokenizer, task, mine, self.methods, budgets, self.scorers, self.seed + rank, self.options)
+        rows = merge_rows(gather_objects([(row, len(mine)) for row in rows]))
         for row in rows:
             for logger in trainer.loggers:
                 logger.log_metrics({f"test/{row.method}/accuracy": row.accuracy}, step=row.budget)
