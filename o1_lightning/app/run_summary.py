@@ -68,8 +68,9 @@ class RunSummary(Callback):
             self.solved_step = trainer.global_step
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        line = self.summary(trainer)  # on every rank: trainer.log_dir is a collective under DDP
         if trainer.is_global_zero:
-            print(self.summary(trainer), file=sys.stderr, flush=True)
+            print(line, file=sys.stderr, flush=True)
 
     def summary(self, trainer: L.Trainer) -> str:
         step = trainer.global_step

@@ -191,8 +191,8 @@ class SearchSweep(Callback):
         for row in rows:
             for logger in trainer.loggers:
                 logger.log_metrics({f"test/{row.method}/accuracy": row.accuracy}, step=row.budget)
+        directory = Path(trainer.log_dir or trainer.default_root_dir)  # on every rank: a collective under DDP
         if trainer.is_global_zero:
-            directory = Path(trainer.log_dir or trainer.default_root_dir)
             written = write_sweep(rows, directory)
             print(markdown_table(rows), end="")
             print("sweep written to " + ", ".join(str(path) for path in written))
