@@ -10,8 +10,10 @@ import time
 
 import pytest
 import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from o1_lightning.app.reward_models.cli import main as reward_model_main
+from o1_lightning.app.run_summary import RunSummary
 from o1_lightning.errors import O1Error
 from o1_lightning.learning.imitation import cached_imitation
 from o1_lightning.policy.checkpoint import read_checkpoint
@@ -178,3 +180,32 @@ def test_a_torn_imitation_cache_is_refused_and_caches_are_written_whole(in_tmp):
     cache.write_bytes(cache.read_bytes()[:100])  # what a non-atomic write cut short would leave
     with pytest.raises(O1Error, match="imitation cache .* is corrupt .*delete it"):
         cached_imitation(task, 1, in_tmp / "cache", batch_size=4)
+
+
+def test_samples_are_logged_when_their_interval_and_the_metric_interval_never_meet(in_tmp):
+    args = ["--trainer.log_every_n_steps", "5", "--model.log_samples_every_n_steps", "10", "--trainer.max_steps", "15"]
+    assert run_cli("fit", "--config", DEBUG, *args) == 0  # as in alphabet.yaml and long_target.yaml
+    (events,) = (in_tmp / "lightning_logs/debug/version_0").glob("events.out.tfevents.*")
+    accumulator = EventAccumulator(str(events))
+    accumulator.Reload()
+    assert [event.step for event in accumulator.Tensors("train/samples/text_summary")] == [4, 14]
+
+
+class FakeTrainer:
+    def __init__(self, step: int, **metrics: float) -> None:
+        self.global_step, self.callback_metrics = step, {k.replace("_", "/", 1): v for k, v in metrics.items()}
+        self.sanity_checking, self.callbacks, self.checkpoint_callbacks, self.logger = False, [], [], None
+        self.is_global_zero = True
+
+
+def test_run_summary_says_when_it_was_solved_and_warns_of_a_collapse():
+    summary = RunSummary(solved_accuracy=0.999)
+    for step, accuracy in [(2, 0.0), (4, 0.5), (6, 1.0), (8, 1.0)]:
+        summary.on_validation_end(FakeTrainer(step, val_accuracy=accuracy), None)
+    assert summary.summary(FakeTrainer(8)).startswith("run: solved at update 6 (val/accuracy >= 0.999)")
+    unsolved = RunSummary()
+    unsolved.on_validation_end(FakeTrainer(3, val_accuracy=0.25), None)
+    assert "not solved in 9 updates (best val/accuracy 0.250 at update 3)" in unsolved.summary(FakeTrainer(9))
+    unsolved.on_train_batch_end(FakeTrainer(4, train_entropy=0.5, train_success=0.0), None)  # still exploring
+    with pytest.warns(UserWarning, match="policy collapse at update 5: train/entropy 0.010 nats while train/success"):
+        unsolved.on_train_batch_end(FakeTrainer(5, train_entropy=0.01, train_success=0.0), None)

@@ -57,7 +57,9 @@ class O1CLI(CheckedCLI):
         check_finite("data.gamma", data.get("gamma"), 0.0, 1.0)
         check_finite("model.entropy_coef", model.get("entropy_coef"), 0.0)
         if (model.get("log_samples_every_n_steps") or 0) < 0:
-            raise O1Error(f"model.log_samples_every_n_steps must be >= 0 (0: never), got {model['log_samples_every_n_steps']}")
+            raise O1Error(
+                f"model.log_samples_every_n_steps must be >= 0 (0: never), got {model['log_samples_every_n_steps']}"
+            )
         for name in ("correct_reward", "mistake_penalty", "process_reward", "shaping_scale", "buffer_weight"):
             check_finite(f"data.{name}", data.get(name))
         check_seed("data.seed", data.get("seed"))
@@ -80,12 +82,16 @@ class O1CLI(CheckedCLI):
         try:
             super()._parse_ckpt_path()
         except (ArgumentError, SystemExit) as err:
-            raise O1Error(f"checkpoint {ckpt_path!r} has model hyperparameters this model does not take: {err}") from None
+            raise O1Error(
+                f"checkpoint {ckpt_path!r} has model hyperparameters this model does not take: {err}"
+            ) from None
         self.resume_changes = resolve_resume_options(requested, saved, ckpt_path)
         for name, value in self.resume_changes.items():
             self.subcommand_config.model[name] = value
         if self.resume_changes:
-            rank_zero_warn(f"resuming {ckpt_path!r} with changed options; {describe_changes(self.resume_changes, saved)}")
+            rank_zero_warn(
+                f"resuming {ckpt_path!r} with changed options; {describe_changes(self.resume_changes, saved)}"
+            )
 
     def after_instantiate_classes(self) -> None:
         super().after_instantiate_classes()
@@ -119,7 +125,9 @@ def check_predict_inputs(config: Any, data: Any) -> None:
         try:
             Path(predict_file).read_text(encoding="utf-8")
         except UnicodeDecodeError as err:
-            raise O1Error(f"data.predict_file {predict_file!r} is not UTF-8 text (byte {err.start}); save it as UTF-8")
+            raise O1Error(
+                f"data.predict_file {predict_file!r} is not UTF-8 text (byte {err.start}); save it as UTF-8"
+            ) from None
         except OSError as err:
             raise O1Error(f"data.predict_file {predict_file!r} cannot be read: {err.strerror}") from None
     output = (config.get("search") or {}).get("output")
@@ -145,4 +153,3 @@ def main(args: list[str] | None = None) -> None:
             args=args,
         )
     )
-

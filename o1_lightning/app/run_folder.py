@@ -49,8 +49,8 @@ def refuse_other_run(folder: str | os.PathLike) -> None:
     last = Path(folder) / "last.ckpt"
     if last.exists():
         raise O1Error(
-            f"{shown(folder)!r} holds another run's last.ckpt: resume it with --ckpt_path {shown(last)}, or start a new run with "
-            "--run_name NAME (or delete the folder)"
+            f"{shown(folder)!r} holds another run's last.ckpt: resume it with --ckpt_path {shown(last)}, "
+            "or start a new run with --run_name NAME (or delete the folder)"
         )
 
 

@@ -39,6 +39,13 @@ class RunSummary(Callback):
         self.solved_step: int | None = None
         self.warned_collapse = False
 
+    def state_dict(self) -> dict:
+        return {"best_accuracy": self.best_accuracy, "best_step": self.best_step, "solved_step": self.solved_step}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self.best_accuracy, self.best_step = state_dict["best_accuracy"], state_dict["best_step"]
+        self.solved_step = state_dict["solved_step"]
+
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         for callback in trainer.callbacks:
             if isinstance(callback, EarlyStopping) and callback.stopping_threshold is not None:
@@ -80,7 +87,9 @@ class RunSummary(Callback):
         elif self.solved_step is not None:
             outcome = f"solved at update {self.solved_step} (val/accuracy >= {self.solved_accuracy:g})"
         elif self.best_accuracy is not None:
-            outcome = f"not solved in {step} updates (best val/accuracy {self.best_accuracy:.3f} at update {self.best_step})"
+            outcome = (
+                f"not solved in {step} updates (best val/accuracy {self.best_accuracy:.3f} at update {self.best_step})"
+            )
         else:
             outcome = f"stopped after {step} updates (no validation ran)"
         checkpoint = shown(last.last_model_path) if last is not None and last.last_model_path else "none written"

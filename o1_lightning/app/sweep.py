@@ -149,7 +149,9 @@ class SearchSweep(Callback):
         seed: int = 0,
     ) -> None:
         if not methods:
-            raise O1Error("sweep.methods is empty; give at least one of greedy, sampling, best_of_n, majority, beam, mcts")
+            raise O1Error(
+                "sweep.methods is empty; give at least one of greedy, sampling, best_of_n, majority, beam, mcts"
+            )
         for method in methods:
             check_method(method, " in sweep.methods")
         if not budget_multipliers or min(budget_multipliers) < 1:
@@ -186,7 +188,9 @@ class SearchSweep(Callback):
         policy, tokenizer = pl_module.policy, pl_module.tokenizer
         rows = []
         if mine:
-            rows = sweep(policy, tokenizer, task, mine, self.methods, budgets, self.scorers, self.seed + rank, self.options)
+            rows = sweep(
+                policy, tokenizer, task, mine, self.methods, budgets, self.scorers, self.seed + rank, self.options
+            )
         rows = merge_rows(gather_objects([(row, len(mine)) for row in rows]))
         for row in rows:
             for logger in trainer.loggers:

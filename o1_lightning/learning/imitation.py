@@ -62,7 +62,9 @@ def cached_imitation(task: Task, steps: int, cache_dir: str | Path | None, seed:
             policy = GRUPolicy(**saved["shape"])
             policy.load_state_dict(saved["state_dict"])
         except (KeyError, TypeError, RuntimeError) as err:
-            raise O1Error(f"imitation cache {str(path)!r} does not hold a policy ({type(err).__name__}); delete it") from None
+            raise O1Error(
+                f"imitation cache {str(path)!r} does not hold a policy ({type(err).__name__}); delete it"
+            ) from None
         return policy.eval()
     policy = imitate(task, steps, seed=seed, **options)
     shape = {

@@ -131,7 +131,9 @@ def read_saved(path: str | Path, what: str) -> dict:
     try:
         value = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError:
-        raise O1Error(f"{what} {str(path)!r} carries objects beyond tensors and plain types; refused (delete it)") from None
+        raise O1Error(
+            f"{what} {str(path)!r} carries objects beyond tensors and plain types; refused (delete it)"
+        ) from None
     except Exception as err:  # truncated or corrupt: RuntimeError, EOFError, ...
         raise O1Error(f"{what} {str(path)!r} is corrupt ({type(err).__name__}); delete it to rebuild it") from None
     if not isinstance(value, dict):
