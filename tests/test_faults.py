@@ -1,6 +1,7 @@
 """Faults through the real command line: Ctrl-C and SIGTERM lose no update, one run per checkpoint folder,
 resume with changed options, and train_reward_model.py's bad inputs."""
 
+import errno
 import os
 import signal
 import socket
@@ -10,6 +11,7 @@ import time
 
 import pytest
 import torch
+from lightning.fabric.plugins.io import torch_io
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from o1_lightning.app.reward_models.cli import main as reward_model_main
@@ -209,3 +211,23 @@ def test_run_summary_says_when_it_was_solved_and_warns_of_a_collapse():
     unsolved.on_train_batch_end(FakeTrainer(4, train_entropy=0.5, train_success=0.0), None)  # still exploring
     with pytest.warns(UserWarning, match="policy collapse at update 5: train/entropy 0.010 nats while train/success"):
         unsolved.on_train_batch_end(FakeTrainer(5, train_entropy=0.01, train_success=0.0), None)
+
+
+def test_a_full_disk_during_a_save_is_one_line_and_keeps_the_previous_checkpoint(in_tmp, monkeypatch, capsys):
+    real_save, saves = torch_io._atomic_save, []
+
+    def disk_full_on_second_save(checkpoint, filepath):
+        saves.append(filepath)
+        if len(saves) == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real_save(checkpoint, filepath)
+
+    monkeypatch.setattr(torch_io, "_atomic_save", disk_full_on_second_save)
+    assert run_cli("fit", "--config", DEBUG, "--trainer.max_steps", "12") == 2
+    error = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert error == [
+        f"error: could not write checkpoint '{in_tmp}/checkpoints/debug/last.ckpt': No space left on device; "
+        "the previous checkpoint there, if any, is whole"
+    ]
+    assert read_checkpoint(in_tmp / "checkpoints/debug/last.ckpt")["global_step"] == 5
+    assert sorted(p.name for p in (in_tmp / "checkpoints/debug").iterdir()) == ["last.ckpt"]  # no .part, no .lock

@@ -105,7 +105,7 @@ def test_checkpoint_of_another_task_is_refused(in_tmp, capsys):
     assert "was made for task TargetTask(target='00000000000000000000000000', vocab=" in errors[0]
     assert "cannot resume task AdditionTask(min_digits=1, max_digits=3)" in errors[0] and "class_path" in errors[0]
     assert "its max_length differs (26 vs 25)" in errors[1]
-    assert [p.name for p in (in_tmp / "lightning_logs").iterdir()] == ["version_0"]  # the refusals wrote nothing
+    assert [p.name for p in (in_tmp / "lightning_logs/debug").iterdir()] == ["version_0"]  # the refusals wrote nothing
 
 
 def test_changed_target_of_the_same_length_resumes_with_a_warning(in_tmp):
