@@ -53,7 +53,13 @@ def test_resumed_run_continues_the_same_curve(half, in_tmp):
 
 
 BAD_INPUTS = [
-    (["--torch_threads", "-1"], "torch_threads must be >= 0"),
+    (["--torch_threads", "-1"], "torch_threads must be in [0, 1024] (0: torch's default), got -1"),
+    (["--torch_threads", "100000"], "torch_threads must be in [0, 1024]"),
+    (["--config", "latin1.txt"], "config 'latin1.txt' is not UTF-8 text"),
+    (
+        ["--trainer.callbacks.init_args.every_n_train_steps", "-1"],
+        "Invalid value for every_n_train_steps=-1. Must be >= 0",
+    ),
     (["--data.task.init_args.target", "Hello!"], "outside the vocab"),
     (["--data.task.init_args.target", ""], "target is empty"),
     (["--data.batch_size", "0"], "data.batch_size must be at least 1, got 0"),

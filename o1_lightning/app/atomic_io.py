@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 from pathlib import Path
@@ -39,7 +40,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 os.fsync(written.fileno())
             os.replace(partial, final)
         except OSError as err:
-            partial.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # the folder itself may be what failed
+                partial.unlink(missing_ok=True)
             reason = err.strerror or errno.errorcode.get(err.errno or 0, type(err).__name__)
             raise O1Error(
                 f"could not write checkpoint {str(final)!r}: {reason}; the previous checkpoint there, if any, is whole"

@@ -13,6 +13,7 @@ from lightning.pytorch.utilities import rank_zero_warn
 
 from o1_lightning.app.command_line import CheckedCLI, check_finite, check_seed, run_with_one_line_errors
 from o1_lightning.app.data import RolloutDataModule
+from o1_lightning.app.distributed import check_generator_states
 from o1_lightning.app.guards import NonFiniteGuard
 from o1_lightning.app.module import PolicyModule
 from o1_lightning.app.predict import SearchPredictor
@@ -76,6 +77,8 @@ class O1CLI(CheckedCLI):
         if not ckpt_path:
             return super()._parse_ckpt_path()
         self.checkpoint = read_checkpoint(ckpt_path)
+        if not isinstance(self.checkpoint.get("hyper_parameters", {}), dict):
+            raise O1Error(f"checkpoint {ckpt_path!r} has damaged hyper_parameters (not a mapping)")
         model = self.subcommand_config.get("model")
         requested = dict(model.as_dict() if hasattr(model, "as_dict") else model or {})
         saved = dict(self.checkpoint.get("hyper_parameters", {}))
@@ -104,9 +107,12 @@ class O1CLI(CheckedCLI):
                 f"checkpoint vocab {saved_vocab!r} does not match this task's vocab {self.datamodule.vocab!r}"
             )
         ckpt_path = self.subcommand_config.ckpt_path
-        saved_task = self.checkpoint.get(type(self.datamodule).__qualname__, {}).get("task")
+        data_state = self.checkpoint.get(type(self.datamodule).__qualname__, {})
+        saved_task = data_state.get("task")
         if saved_task is not None:
             check_same_task(saved_task, self.datamodule.task, ckpt_path)
+        if self.subcommand == "fit":
+            check_resumable(self.checkpoint, data_state, ckpt_path)
         check_weights_fit(self.checkpoint["state_dict"], self.model.state_dict(), ckpt_path)
         if "lr" in self.resume_changes and self.subcommand == "fit":
             self.trainer.callbacks.append(ResumedLearningRate(self.resume_changes["lr"]))
@@ -116,6 +122,17 @@ class O1CLI(CheckedCLI):
         init_from = self.model.hparams.get("init_from")
         if init_from and self.config.get("subcommand") == "fit" and self.checkpoint is None:
             read_policy_weights(init_from, self.datamodule.vocab, self.model.policy)
+
+
+def check_resumable(checkpoint: dict, data_state: dict, ckpt_path: str) -> None:
+    """A fit resumes the optimizer and the rollout stream too: a weights-only or damaged checkpoint cannot."""
+    if "optimizer_states" not in checkpoint or "loops" not in checkpoint:
+        raise O1Error(
+            f"checkpoint {ckpt_path!r} holds weights only (no optimizer or loop state) and cannot resume a fit; "
+            f"start a new fit from its weights with --model.init_from {ckpt_path}"
+        )
+    if "generators" in data_state or "generator" in data_state:
+        check_generator_states(data_state.get("generators", [data_state.get("generator")]), ckpt_path)
 
 
 def check_predict_inputs(config: Any, data: Any) -> None:

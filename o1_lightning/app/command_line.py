@@ -26,6 +26,7 @@ from o1_lightning.app.run_folder import RunFolderLock, check_writable, refuse_ot
 from o1_lightning.errors import O1Error
 
 SEED_MAX = 2**32 - 1  # Lightning's seed_everything range; rank r adds r * 1,000,000 to the rollout seed
+MAX_THREADS = 1024
 NOISE = (  # warnings that say nothing actionable about this app
     r".*isinstance\(treespec, LeafSpec\)",
     r".*You have overridden `transfer_batch_to_device`",
@@ -87,8 +88,8 @@ class CheckedCLI(LightningCLI):
     def before_instantiate_classes(self) -> None:
         config = self.subcommand_config
         threads = config.get("torch_threads")
-        if threads is not None and threads < 0:
-            raise O1Error(f"torch_threads must be >= 0 (0: torch's default), got {threads}")
+        if threads is not None and not 0 <= threads <= MAX_THREADS:
+            raise O1Error(f"torch_threads must be in [0, {MAX_THREADS}] (0: torch's default), got {threads}")
         if threads:
             torch.set_num_threads(threads)
         timeout = config.get("collective_timeout")
@@ -97,6 +98,10 @@ class CheckedCLI(LightningCLI):
         self.run_name = self.choose_run_name(config)
 
     def parse_arguments(self, parser: LightningArgumentParser, args: Any) -> None:
+        given = list(sys.argv[1:] if args is None else args) if args is None or isinstance(args, list) else []
+        for index, arg in enumerate(given[:-1]):
+            if arg == "--config":
+                check_text_file("config", given[index + 1])
         super().parse_arguments(parser, args)
         self.check_values(self.subcommand_config)  # before Lightning seeds anything or reads a checkpoint
 
@@ -176,6 +181,16 @@ class CheckedCLI(LightningCLI):
             self.lock = None
 
 
+def check_text_file(name: str, path: str) -> None:
+    """A file given as text is UTF-8 (the parser would raise UnicodeDecodeError); missing files are the parser's."""
+    try:
+        Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise O1Error(f"{name} {path!r} is not UTF-8 text (byte {err.start}); save it as UTF-8") from None
+    except OSError:
+        return
+
+
 def check_seed(name: str, seed: Any, allow_bool: bool = False) -> None:
     if seed is None or (allow_bool and isinstance(seed, bool)):
         return
@@ -196,6 +211,16 @@ def check_finite(name: str, value: Any, low: float | None = None, high: float | 
         raise O1Error(f"{name} must be a finite number {bounds}, got {value!r}".replace("  ", " "))
 
 
+def union_error(message: str) -> str | None:
+    """The first reason in jsonargparse's "Does not validate against any of the Union subtypes" message (raised
+    when a class in a list, e.g. a callback, refuses its arguments); None for any other ValueError."""
+    if not message.startswith("Does not validate against any of the Union subtypes"):
+        return None
+    lines = message.splitlines()
+    reasons = [line.strip()[2:] for line in lines[lines.index("Errors:") + 1 :] if line.startswith("  - ")]
+    return reasons[0] if reasons and "Errors:" in lines else " ".join(line.strip() for line in lines[:2])
+
+
 def run_with_one_line_errors(make_cli: Callable[[], LightningCLI | None]) -> None:
     """Run a command line; bad input exits with status 2 and one `error:` line on stderr instead of a traceback.
 
@@ -208,6 +233,22 @@ def run_with_one_line_errors(make_cli: Callable[[], LightningCLI | None]) -> Non
     except (O1Error, ArgumentError, MisconfigurationException) as err:
         message = " ".join(line.strip() for line in str(err).splitlines())  # jsonargparse nests its messages
         print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+    except ValueError as err:
+        message = union_error(str(err))
+        if message is None:
+            raise
+        print(f"error: {message}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:  # before training started (Lightning handles it during a run)
+        print("interrupted before training started: nothing written", file=sys.stderr)
+        sys.exit(130)
+    except (MemoryError, torch.OutOfMemoryError) as err:
+        print(
+            f"error: out of memory ({type(err).__name__}): lower data.batch_size or the model's sizes; "
+            "the last checkpoint written, if any, is whole",
+            file=sys.stderr,
+        )
         sys.exit(2)
     finally:
         for lock in RunFolderLock.held:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import zipfile
@@ -120,7 +121,8 @@ def save_atomically(value: object, path: str | Path) -> None:
             os.fsync(file.fileno())
         os.replace(partial, path)
     except OSError as err:
-        partial.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder itself may be what failed
+            partial.unlink(missing_ok=True)
         raise O1Error(f"could not write {str(path)!r}: {err.strerror or err}") from None
 
 

@@ -9,6 +9,7 @@ from lightning.pytorch.cli import LightningArgumentParser
 from o1_lightning.app.command_line import CheckedCLI, check_finite, check_seed, run_with_one_line_errors
 from o1_lightning.app.reward_models.data import RewardDataModule
 from o1_lightning.app.reward_models.module import RewardModelModule
+from o1_lightning.app.run_folder import check_writable
 from o1_lightning.errors import O1Error
 from o1_lightning.policy.checkpoint import check_weights_fit, read_checkpoint
 
@@ -37,6 +38,8 @@ class RewardModelCLI(CheckedCLI):
         if lr is not None and lr <= 0:
             raise O1Error(f"model.lr must be a finite number in (0, 1], got {lr!r}")
         check_seed("data.seed", data.get("seed"))
+        if data.get("cache_dir"):
+            check_writable(data["cache_dir"], "data.cache_dir")
         if data.get("imitation_steps") is not None and data["imitation_steps"] < 0:
             raise O1Error(f"data.imitation_steps must be >= 0, got {data['imitation_steps']}")
 
