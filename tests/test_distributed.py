@@ -99,13 +99,33 @@ def test_ddp_predict_and_test_gather_every_rank(in_tmp):
     assert rows[2].keys() == rows[1].keys()
 
 
+def test_a_frozen_rank_ends_the_run_after_the_collective_timeout(in_tmp):
+    """Rank 1 freezes at step 2: rank 0 fails after --collective_timeout instead of waiting 30 minutes, and no rank
+    is left running."""
+    command = [
+        sys.executable, str(REPO / "train.py"), "fit", "--config", str(CONFIGS / "debug.yaml"), "--collective_timeout",
+        "15", "--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu",
+        "--trainer.callbacks+=tests.ddp_freeze.FreezeRankOne",
+    ]  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    env.pop("MASTER_PORT", None)
+    run = subprocess.Popen(command, cwd=in_tmp, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _, stderr = run.communicate(timeout=240)
+    finally:
+        run.kill()
+    assert run.returncode != 0
+    leftover = subprocess.run(["pgrep", "-f", "ddp_freeze.FreezeRankOne"], capture_output=True, text=True).stdout
+    assert leftover.split() == [], stderr[-2000:]
+
+
 def test_ddp_collective_timeout_is_short_by_default_and_configurable():
     def strategy(*args):
         base = ["--config", str(CONFIGS / "debug.yaml"), "--trainer.strategy", "ddp", "--trainer.accelerator", "cpu"]
         cli = O1CLI(PolicyModule, RolloutDataModule, args=[*base, *args], run=False)
         return cli.trainer.strategy
 
-    assert strategy()._timeout.total_seconds() == 300
+    assert strategy()._timeout.total_seconds() == 120
     assert strategy("--collective_timeout", "20")._timeout.total_seconds() == 20
 
 

@@ -115,19 +115,33 @@ def test_resume_applies_safe_options_and_refuses_shape_changes(in_tmp, capsys):
     assert resumed["hyper_parameters"]["entropy_coef"] == 0.5
 
 
-def test_a_checkpoint_that_does_not_fit_its_model_is_refused(in_tmp, capsys):
+DAMAGES = {
+    "missing_key": (lambda c: c["state_dict"].pop("policy.head.bias"), "does not fit this model: missing"),
+    "nan": (lambda c: c["state_dict"]["policy.head.bias"].fill_(float("nan")), "has non-finite values in policy.head"),
+    "shape": (lambda c: c["hyper_parameters"].update(hidden_size=64), "policy.gru.weight_ih_l0 has shape (96, 8)"),
+    "unknown_hparam": (lambda c: c["hyper_parameters"].update(bogus=1), "hyperparameters this model does not take"),
+    "hparams_not_a_dict": (lambda c: c.update(hyper_parameters=3), "has damaged hyper_parameters (not a mapping)"),
+    "weights_only": (lambda c: c.pop("optimizer_states"), "holds weights only (no optimizer or loop state)"),
+    "generators": (
+        lambda c: c["RolloutDataModule"].update(generators=[torch.zeros(3)]),
+        "holds damaged rollout generator states",
+    ),
+}
+
+
+def test_a_damaged_checkpoint_is_refused_in_one_line(in_tmp, capsys):
     assert run_cli("fit", "--config", DEBUG, "--trainer.max_steps", "1") == 0
-    saved = torch.load(in_tmp / "checkpoints/debug/last.ckpt", weights_only=True)
-    del saved["state_dict"]["policy.head.bias"]
-    torch.save(saved, in_tmp / "missing_key.ckpt")
-    saved = torch.load(in_tmp / "checkpoints/debug/last.ckpt", weights_only=True)
-    saved["state_dict"]["policy.head.bias"][:] = float("nan")
-    torch.save(saved, in_tmp / "nan.ckpt")
-    assert run_cli("fit", "--config", DEBUG, "--ckpt_path", "missing_key.ckpt") == 2
+    for name, (damage, message) in DAMAGES.items():
+        saved = torch.load(in_tmp / "checkpoints/debug/last.ckpt", weights_only=True)
+        damage(saved)
+        torch.save(saved, in_tmp / f"{name}.ckpt")
+        model = ["--model.hidden_size", "64"] if name == "shape" else []  # hyperparameters that fit, weights not
+        args = ["--ckpt_path", f"{name}.ckpt", "--run_name", name, *model]
+        assert run_cli("fit", "--config", DEBUG, *args) == 2, name
+        errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and message in errors[0], (name, errors)
+        assert not (in_tmp / f"checkpoints/{name}").exists() and not (in_tmp / f"lightning_logs/{name}").exists()
     assert run_cli("predict", "--config", DEBUG, "--ckpt_path", "nan.ckpt", "--data.predict_prompts", "['']") == 2
-    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
-    assert "does not fit this model: missing ['policy.head.bias']" in errors[0]
-    assert "has non-finite values in policy.head.bias" in errors[1]
 
 
 def reward_model_cli(*args: str) -> int:

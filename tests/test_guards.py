@@ -112,6 +112,8 @@ def test_changed_target_of_the_same_length_resumes_with_a_warning(in_tmp):
     assert run_cli("fit", "--config", DEBUG, "--trainer.max_steps", "1") == 0
     shutil.copy(in_tmp / "checkpoints/debug/last.ckpt", in_tmp / "hi.ckpt")
     args = ["--ckpt_path", "hi.ckpt", "--data.task.init_args.target", "ho", "--trainer.max_steps", "2"]
+    assert run_cli("fit", "--config", DEBUG, *args) == 2  # checkpoints/debug holds the first run: not overwritten
     with pytest.warns(UserWarning, match="resuming checkpoint 'hi.ckpt' on a changed task: target 'hi' -> 'ho'"):
-        assert run_cli("fit", "--config", DEBUG, *args) == 0
-    assert torch.load(in_tmp / "checkpoints/debug/last.ckpt", weights_only=True)["global_step"] == 2
+        assert run_cli("fit", "--config", DEBUG, *args, "--run_name", "ho") == 0
+    assert torch.load(in_tmp / "checkpoints/ho/last.ckpt", weights_only=True)["global_step"] == 2
+    assert torch.load(in_tmp / "checkpoints/debug/last.ckpt", weights_only=True)["global_step"] == 1

@@ -34,12 +34,14 @@ NOISE = (  # warnings that say nothing actionable about this app
 )
 
 
+def not_a_tip(record: logging.LogRecord) -> bool:
+    return not str(record.getMessage()).startswith("💡 Tip")  # Lightning's advertisements for its cloud services
+
+
 def silence_known_noise() -> None:
     for message in NOISE:
         warnings.filterwarnings("ignore", message=message)
-    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(
-        lambda record: not str(record.getMessage()).startswith("💡 Tip")
-    )
+    logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(not_a_tip)  # added once: same function
 
 
 def is_rank_zero() -> bool:
@@ -75,7 +77,7 @@ class CheckedCLI(LightningCLI):
         parser.add_argument(
             "--collective_timeout",
             type=float,
-            default=300.0,
+            default=120.0,
             help="seconds a DDP rank waits for the others in a collective before the run fails (torch's default is "
             "1800: a frozen rank would block the others for 30 minutes)",
         )
@@ -145,8 +147,8 @@ class CheckedCLI(LightningCLI):
         if trainer is None:
             return
         logger = trainer.logger
-        if isinstance(logger, TensorBoardLogger) and logger.name == "lightning_logs":  # Lightning's default logger
-            save_dir = os.path.join(trainer.default_root_dir, "lightning_logs")
+        if isinstance(logger, TensorBoardLogger) and logger.name == "lightning_logs":  # Lightning's default name
+            save_dir = os.path.join(logger.save_dir or trainer.default_root_dir, "lightning_logs")
             trainer.logger = TensorBoardLogger(save_dir=save_dir, name=self.run_name, default_hp_metric=False)
         for callback in trainer.checkpoint_callbacks:
             if isinstance(callback, LastCheckpoint) and callback.dirpath is None:
@@ -165,8 +167,7 @@ class CheckedCLI(LightningCLI):
         resuming = self.subcommand_config.get("ckpt_path")
         for folder in self.checkpoint_folders():
             check_writable(folder, "checkpoint folder")
-            if not resuming:
-                refuse_other_run(folder)
+            refuse_other_run(folder, resuming)
         folders = self.checkpoint_folders()
         if folders:
             self.lock = RunFolderLock(folders[0])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from typing import Any
 
@@ -95,6 +96,9 @@ class LastCheckpoint(ModelCheckpoint):
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         self.stop_requests.restore()
         super().on_exception(trainer, pl_module, exception)
+        launcher = trainer.strategy.launcher
+        if trainer.world_size > 1 and trainer.is_global_zero and hasattr(launcher, "kill"):
+            launcher.kill(signal.SIGKILL)  # ranks it started must not outlive it (a frozen one would wait forever)
         if isinstance(exception, KeyboardInterrupt) and trainer.is_global_zero:
             kept = f"{self.last_path} keeps update {self.saved_step}" if self.saved_step else "no checkpoint written"
             print(f"stopped in the middle of an update, not saved: {kept}", file=sys.stderr)

@@ -44,10 +44,16 @@ def check_writable(folder: str | os.PathLike, what: str) -> None:
         raise O1Error(f"{what} {shown(folder)!r} is on a disk with {free / 2**20:.1f} MB free; at least 64 MB needed")
 
 
-def refuse_other_run(folder: str | os.PathLike) -> None:
-    """A fit without --ckpt_path must not write into a folder that holds another run's last.ckpt."""
+def refuse_other_run(folder: str | os.PathLike, resuming: str | None = None) -> None:
+    """A fit must not write into a folder that holds another run's last.ckpt: without --ckpt_path, or resuming a
+    checkpoint from another folder (resuming one of this folder's own checkpoints continues its run)."""
     last = Path(folder) / "last.ckpt"
-    if last.exists():
+    if last.exists() and resuming and Path(resuming).resolve().parent != Path(folder).resolve():
+        raise O1Error(
+            f"{shown(folder)!r} holds another run's last.ckpt and --ckpt_path {resuming} is from another folder: "
+            "resume it into its own folder with --run_name NAME"
+        )
+    if last.exists() and not resuming:
         raise O1Error(
             f"{shown(folder)!r} holds another run's last.ckpt: resume it with --ckpt_path {shown(last)}, "
             "or start a new run with --run_name NAME (or delete the folder)"
