@@ -18,7 +18,7 @@ from o1_lightning.app.reward_models.cli import main as reward_model_main
 from o1_lightning.app.run_summary import RunSummary
 from o1_lightning.errors import O1Error
 from o1_lightning.learning.imitation import cached_imitation
-from o1_lightning.policy.checkpoint import read_checkpoint
+from o1_lightning.policy.checkpoint import read_checkpoint, read_saved, save_atomically
 from o1_lightning.tasks import AdditionTask
 
 from .conftest import CONFIGS, REPO
@@ -245,3 +245,18 @@ def test_a_full_disk_during_a_save_is_one_line_and_keeps_the_previous_checkpoint
     ]
     assert read_checkpoint(in_tmp / "checkpoints/debug/last.ckpt")["global_step"] == 5
     assert sorted(p.name for p in (in_tmp / "checkpoints/debug").iterdir()) == ["last.ckpt"]  # no .part, no .lock
+
+
+def test_a_cache_write_that_fails_leaves_the_previous_file_whole(in_tmp, monkeypatch):
+    save_atomically({"version": 1}, in_tmp / "cache.pt")
+
+    def disk_full(value, file):
+        file.write(b"PK half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", disk_full)
+    with pytest.raises(O1Error, match="could not write '.*cache.pt': No space left on device"):
+        save_atomically({"version": 2}, in_tmp / "cache.pt")
+    monkeypatch.undo()
+    assert read_saved(in_tmp / "cache.pt", "cache") == {"version": 1}
+    assert [p.name for p in in_tmp.iterdir()] == ["cache.pt"]
