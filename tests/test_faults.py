@@ -104,12 +104,23 @@ def test_resume_applies_safe_options_and_refuses_shape_changes(in_tmp, capsys):
     resume = ["--ckpt_path", "checkpoints/debug/last.ckpt"]
     assert run_cli("fit", "--config", DEBUG, *resume, "--model.hidden_size", "64") == 2
     assert "cannot resume 'checkpoints/debug/last.ckpt' with model.hidden_size 64" in capsys.readouterr().err
-    changed = ["--model.lr", "0.002", "--model.entropy_coef", "0.5", "--model.baseline", "rloo"]
+    changed = [
+        "--model.lr",
+        "0.002",
+        "--model.entropy_coef",
+        "0.5",
+        "--model.baseline",
+        "rloo",
+        "--data.batch_size",
+        "64",
+    ]
     with pytest.warns(UserWarning) as warned:
         assert run_cli("fit", "--config", DEBUG, *resume, *changed, "--trainer.max_steps", "4") == 0
     message = next(str(w.message) for w in warned if "changed options" in str(w.message))
     applied = "applied: model.lr 0.01 -> 0.002, model.baseline 'group' -> 'rloo', model.entropy_coef 0.01 -> 0.5"
     assert applied in message
+    data = next(str(w.message) for w in warned if "changed data options" in str(w.message))
+    assert data.endswith("applied: data.batch_size 32 -> 64")
     resumed = torch.load(in_tmp / "checkpoints/debug/last.ckpt", weights_only=True)
     assert resumed["global_step"] == 4 and resumed["optimizer_states"][0]["param_groups"][0]["lr"] == 0.002
     assert resumed["hyper_parameters"]["entropy_coef"] == 0.5

@@ -17,7 +17,13 @@ from o1_lightning.app.distributed import check_generator_states
 from o1_lightning.app.guards import NonFiniteGuard
 from o1_lightning.app.module import PolicyModule
 from o1_lightning.app.predict import SearchPredictor
-from o1_lightning.app.resume_options import ResumedLearningRate, describe_changes, resolve_resume_options
+from o1_lightning.app.resume_options import (
+    RecordedOptions,
+    ResumedLearningRate,
+    changed_data_options,
+    describe_changes,
+    resolve_resume_options,
+)
 from o1_lightning.app.run_summary import RunSummary
 from o1_lightning.app.sweep import SearchSweep
 from o1_lightning.app.task_identity import check_same_task, check_task_class_path, task_class_paths
@@ -98,6 +104,10 @@ class O1CLI(CheckedCLI):
 
     def after_instantiate_classes(self) -> None:
         super().after_instantiate_classes()
+        data = self.subcommand_config.get("data")
+        data = data.as_dict() if hasattr(data, "as_dict") else dict(data or {})
+        self.recorded = RecordedOptions({name: value for name, value in data.items() if name != "task"})
+        self.trainer.callbacks.append(self.recorded)
         self.check_init_from()
         if self.checkpoint is None:
             return
@@ -116,6 +126,9 @@ class O1CLI(CheckedCLI):
         check_weights_fit(self.checkpoint["state_dict"], self.model.state_dict(), ckpt_path)
         if "lr" in self.resume_changes and self.subcommand == "fit":
             self.trainer.callbacks.append(ResumedLearningRate(self.resume_changes["lr"]))
+        changed = changed_data_options(self.checkpoint, self.recorded.data) if self.subcommand == "fit" else []
+        if changed:
+            rank_zero_warn(f"resuming {ckpt_path!r} with changed data options; applied: {', '.join(changed)}")
 
     def check_init_from(self) -> None:
         """Refuse a bad --model.init_from before any folder is written (the module loads it when the fit starts)."""

@@ -13,6 +13,7 @@ from o1_lightning.errors import O1Error
 SHAPE_OPTIONS = ("embedding_dim", "hidden_size", "num_layers", "objective", "vocab", "max_length", "can_stop")
 IGNORED_ON_RESUME = {"init_from": "a resumed fit keeps its own weights"}
 LINKED = ("gamma",)  # set through data.gamma
+PLAIN = (str, int, float, bool, type(None))
 
 
 def module_parts(options: dict[str, Any]) -> tuple[bool, bool]:
@@ -61,3 +62,35 @@ class ResumedLearningRate(Callback):
         for optimizer in trainer.optimizers:
             for group in optimizer.param_groups:
                 group["lr"] = self.lr
+
+
+class RecordedOptions(Callback):
+    """Keeps the run's data options in its checkpoints, so that a resume can name those it changes.
+
+    (The model's options are saved by Lightning as hyper_parameters; the datamodule's are not.)
+    """
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = {name: value for name, value in data.items() if isinstance(value, PLAIN) or is_plain_list(value)}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"data": self.data}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        pass  # the options given now are the ones that run; `changed_data_options` compares them with the saved ones
+
+
+def is_plain_list(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, PLAIN) for item in value)
+
+
+def changed_data_options(checkpoint: dict[str, Any], data: dict[str, Any]) -> list[str]:
+    """`data.NAME old -> new` for each data option the checkpoint recorded with another value."""
+    saved = checkpoint.get("callbacks", {}).get(RecordedOptions.__qualname__, {}).get("data", {})
+    if not isinstance(saved, dict):
+        return []
+    return [
+        f"data.{name} {saved[name]!r} -> {value!r}"
+        for name, value in data.items()
+        if name in saved and saved[name] != value
+    ]
