@@ -112,6 +112,11 @@ class O1CLI(CheckedCLI):
         if self.checkpoint is None:
             return
         saved_vocab = self.checkpoint.get("hyper_parameters", {}).get("vocab")
+        if saved_vocab is None:
+            raise O1Error(
+                f"checkpoint {self.subcommand_config.ckpt_path!r} has no policy hyperparameters (vocab): "
+                "is it a train.py checkpoint?"
+            )
         if saved_vocab != self.datamodule.vocab:
             raise O1Error(
                 f"checkpoint vocab {saved_vocab!r} does not match this task's vocab {self.datamodule.vocab!r}"
