@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -115,8 +116,19 @@ def test_a_frozen_rank_ends_the_run_after_the_collective_timeout(in_tmp):
     finally:
         run.kill()
     assert run.returncode != 0
-    leftover = subprocess.run(["pgrep", "-f", "ddp_freeze.FreezeRankOne"], capture_output=True, text=True).stdout
-    assert leftover.split() == [], stderr[-2000:]
+    assert running_with("ddp_freeze.FreezeRankOne") == [], stderr[-2000:]
+
+
+def running_with(text: str) -> list[int]:
+    """Process ids whose command line contains `text` (Linux /proc)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if text in cmdline.read_bytes().decode(errors="replace"):
+                found.append(int(cmdline.parent.name))
+        except OSError:
+            continue  # the process ended while we looked
+    return found
 
 
 def test_ddp_collective_timeout_is_short_by_default_and_configurable():
