@@ -47,8 +47,11 @@ def test_load_policy_refuses_bad_files_in_one_line(in_tmp):
     with pytest.raises(O1Error, match="not a PyTorch checkpoint"):
         load_policy("garbage.ckpt")
     torch.save({"state_dict": {}, "hyper_parameters": {"kind": "process"}}, in_tmp / "reward_model.ckpt")
-    with pytest.raises(O1Error, match="has no policy hyperparameters"):
+    with pytest.raises(O1Error, match=r"'reward_model.ckpt' is a reward model \(process\), not a policy"):
         load_policy("reward_model.ckpt")
+    torch.save({"state_dict": {}, "hyper_parameters": {}}, in_tmp / "no_hparams.ckpt")
+    with pytest.raises(O1Error, match="has no policy hyperparameters"):
+        load_policy("no_hparams.ckpt")
     assert run_cli("fit", "--config", DEBUG, "--trainer.max_steps", "1") == 0
     with pytest.raises(O1Error, match="has vocab 'abcdefghijklmnopqrstuvwxyz ', the task's is 'abc'"):
         load_policy("checkpoints/debug/last.ckpt", task=TargetTask("ab", vocab="abc"))

@@ -104,13 +104,15 @@ def test_checkpoint_of_another_task_is_refused(in_tmp, capsys):
     assert "was made for task TargetTask(target='00000000000000000000000000', vocab=" in errors[0]
     assert "cannot resume task AdditionTask(min_digits=1, max_digits=3)" in errors[0] and "class_path" in errors[0]
     assert "its max_length differs (26 vs 25)" in errors[1]
-    assert [p.name for p in (in_tmp / "lightning_logs").iterdir()] == ["version_0"]  # the refusals wrote nothing
+    assert [p.name for p in (in_tmp / "lightning_logs/debug").iterdir()] == ["version_0"]  # the refusals wrote nothing
 
 
 def test_changed_target_of_the_same_length_resumes_with_a_warning(in_tmp):
     assert run_cli("fit", "--config", DEBUG, "--trainer.max_steps", "1") == 0
     shutil.copy(in_tmp / "checkpoints/debug/last.ckpt", in_tmp / "hi.ckpt")
     args = ["--ckpt_path", "hi.ckpt", "--data.task.init_args.target", "ho", "--trainer.max_steps", "2"]
+    assert run_cli("fit", "--config", DEBUG, *args) == 2  # checkpoints/debug holds the first run: not overwritten
     with pytest.warns(UserWarning, match="resuming checkpoint 'hi.ckpt' on a changed task: target 'hi' -> 'ho'"):
-        assert run_cli("fit", "--config", DEBUG, *args) == 0
-    assert torch.load(in_tmp / "checkpoints/debug/last.ckpt", weights_only=True)["global_step"] == 2
+        assert run_cli("fit", "--config", DEBUG, *args, "--run_name", "ho") == 0
+    assert torch.load(in_tmp / "checkpoints/ho/last.ckpt", weights_only=True)["global_step"] == 2
+    assert torch.load(in_tmp / "checkpoints/debug/last.ckpt", weights_only=True)["global_step"] == 1

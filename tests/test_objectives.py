@@ -1,6 +1,7 @@
 """SFT, RL from an SFT checkpoint with a KL penalty, and PPO, through the real CLI; init_from errors."""
 
 import math
+import shutil
 
 import pytest
 import torch
@@ -148,8 +149,10 @@ def test_inconsistent_objective_settings_are_one_line(args, message, in_tmp, cap
 def test_ppo_logs_the_batches_lightning_writes(in_tmp):
     """PPO moves global_step within a batch; the log decision is taken before, so every n-th batch logs its own."""
     for every in ("1", "3"):
-        root = ["--trainer.log_every_n_steps", every, "--trainer.default_root_dir", f"every_{every}"]
-        assert fit_small_ppo(in_tmp, 6, *root) == 0
-    every_batch, every_third = scalars(in_tmp / "every_1", "train/reward"), scalars(in_tmp / "every_3", "train/reward")
+        run = ["--trainer.log_every_n_steps", every, "--run_name", f"every_{every}"]
+        assert fit_small_ppo(in_tmp, 6, *run) == 0
+        shutil.rmtree(in_tmp / "checkpoints/ppo")  # EVERY_4_STEPS names the folder; one run per checkpoint folder
+    logs = in_tmp / "lightning_logs"
+    every_batch, every_third = scalars(logs / "every_1", "train/reward"), scalars(logs / "every_3", "train/reward")
     assert sorted(every_batch) == list(range(6)) and sorted(every_third) == [2, 5]
     assert every_third == {step: every_batch[step] for step in (2, 5)}

@@ -52,6 +52,13 @@ class RolloutDataset(IterableDataset):
         for _ in range(self.steps_per_epoch):
             yield self.datamodule.next_rollout()
 
+    # Resumable as far as Lightning asks: the stream's position is the datamodule's generator (in its state_dict).
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        pass
+
 
 class RolloutDataModule(L.LightningDataModule):
     """Owns the task, the reward function and the rollout generator (whose state goes into checkpoints).

@@ -13,6 +13,8 @@ import torch
 import torch.distributed as dist
 from lightning.pytorch.utilities import rank_zero_warn
 
+from o1_lightning.errors import O1Error
+
 # Rank r > 0 samples from seed + r * RANK_SEED_STRIDE. Not seed + r: rank 1 would then replay the stream that
 # draws the held-out validation prompts (seed + 1) and train on them in its first batch.
 RANK_SEED_STRIDE = 1_000_000
@@ -42,6 +44,18 @@ def gather_objects(value: Any) -> list[Any]:
 def gather_generator_states(generator: torch.Generator) -> list[torch.Tensor]:
     """Every rank's generator state, indexed by rank. Collective: call it on all ranks at once."""
     return [state.cpu() for state in gather_objects(generator.get_state())]
+
+
+def check_generator_states(states: Any, checkpoint: str) -> None:
+    """A checkpoint's saved generator states are CPU generator states (O1Error in one line if not)."""
+    reference = torch.Generator().get_state()
+    valid = (
+        isinstance(states, list)
+        and states
+        and all(isinstance(s, torch.Tensor) and s.dtype == torch.uint8 and s.shape == reference.shape for s in states)
+    )
+    if not valid:
+        raise O1Error(f"checkpoint {checkpoint!r} holds damaged rollout generator states; it cannot resume exactly")
 
 
 def restore_generator_state(generator: torch.Generator, states: list[torch.Tensor], seed: int) -> None:

@@ -201,7 +201,8 @@ class PolicyModule(L.LightningModule):
             )
         self.log("train/loss", loss, on_step=True, on_epoch=False, sync_dist=True, batch_size=1)  # mean over ranks
         every = self.hparams.log_samples_every_n_steps
-        if every and self.global_step % every == 0:
+        # at the first written step of every `every` (metrics are written every log_every_n_steps; both must meet)
+        if every and self.global_step % every < max(self.trainer.log_every_n_steps, 1):
             self.log_samples(rollout)
 
     def log_samples(self, rollout: Rollout, count: int = 4) -> None:

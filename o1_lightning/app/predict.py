@@ -9,6 +9,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import Callback
 
+from o1_lightning.app.distributed import gather_objects
 from o1_lightning.errors import O1Error
 from o1_lightning.rewards.names import check_scorer_name
 from o1_lightning.search.records import SearchRequest
@@ -56,14 +57,36 @@ class SearchPredictor(Callback):
 
     def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
         self.solutions.extend(outputs)
-        if trainer.is_global_zero:
-            for item in outputs:
-                score = f"{item['score']:.3f} ({item['scorer']})" if "score" in item else ""
-                print(f"{item['prompt']!r} -> {item['completion']!r} {score} correct={item.get('correct')}")
 
     def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.output and trainer.is_global_zero:
+        """Every rank's solutions (a collective under DDP), in the order of the prompts, printed and written once."""
+        prompts = getattr(trainer.datamodule, "predict_prompts", None)
+        solutions = in_prompt_order([item for rank in gather_objects(self.solutions) for item in rank], prompts)
+        self.solutions = solutions
+        if not trainer.is_global_zero:
+            return
+        for item in solutions:
+            score = f"{item['score']:.3f} ({item['scorer']})" if "score" in item else ""
+            print(f"{item['prompt']!r} -> {item['completion']!r} {score} correct={item.get('correct')}")
+        if self.output:
             path = Path(self.output)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text("".join(json.dumps(item) + "\n" for item in self.solutions))
-            print(f"{len(self.solutions)} solutions written to {path}")
+            partial = path.with_name(f"{path.name}.part")
+            partial.write_text("".join(json.dumps(item) + "\n" for item in solutions), encoding="utf-8")
+            partial.replace(path)  # an interrupted write never leaves a torn file
+            print(f"{len(solutions)} solutions written to {path}")
+
+
+def in_prompt_order(solutions: list[dict], prompts: list[str] | None) -> list[dict]:
+    """`solutions` (gathered from ranks, in any order) as one per prompt in `prompts`' order (repeats kept)."""
+    if prompts is None:
+        return solutions
+    by_prompt: dict[str, list[dict]] = {}
+    for item in solutions:
+        by_prompt.setdefault(item["prompt"], []).append(item)
+    ordered = []
+    for prompt in prompts:
+        pending = by_prompt.get(prompt)
+        if pending:
+            ordered.append(pending.pop(0))
+    return ordered

@@ -7,7 +7,7 @@ A budget caps compute; methods often spend less (beam search stops when its beam
 from __future__ import annotations
 
 import csv
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ import torch
 from lightning.pytorch.callbacks import Callback
 from torch import nn
 
+from o1_lightning.app.distributed import gather_objects, rank_and_world_size
 from o1_lightning.errors import O1Error
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.names import check_scorer_name, make_scorer
@@ -90,6 +91,21 @@ def method_label(row: SweepRow) -> str:
     return f"{row.method} ({', '.join(notes)})"
 
 
+def merge_rows(per_rank: list[list[SweepRow]]) -> list[SweepRow]:
+    """One row per (method, budget) from every rank's rows, averaged with weights = each rank's number of solves."""
+    merged: dict[tuple[str, int], list[SweepRow]] = {}
+    for rank_rows in per_rank:
+        for row in rank_rows:
+            merged.setdefault((row.method, row.budget), []).append(row)
+    rows = []
+    for parts in merged.values():
+        solves = sum(row.solves for row in parts)
+        accuracy = sum(row.accuracy * row.solves for row in parts) / solves
+        token_steps = sum(row.mean_token_steps * row.solves for row in parts) / solves
+        rows.append(replace(parts[0], accuracy=accuracy, mean_token_steps=token_steps, solves=solves))
+    return rows
+
+
 def write_sweep(rows: list[SweepRow], directory: Path) -> list[Path]:
     """sweep.csv, sweep.md (a table: methods by budget) and, with matplotlib, sweep.png."""
     directory.mkdir(parents=True, exist_ok=True)
@@ -162,6 +178,10 @@ class SearchSweep(Callback):
         options: dict[str, dict[str, Any]] | None = None,
         seed: int = 0,
     ) -> None:
+        if not methods:
+            raise O1Error(
+                "sweep.methods is empty; give at least one of greedy, sampling, best_of_n, majority, beam, mcts"
+            )
         for method in methods:
             check_method(method, " in sweep.methods")
         if not budget_multipliers or min(budget_multipliers) < 1:
@@ -173,6 +193,14 @@ class SearchSweep(Callback):
         self.scorers = {m: check_scorer_name(s) for m, s in {**DEFAULT_SCORERS, **(scorers or {})}.items()}
         self.prompts: list[str] = []
 
+    def test_prompts(self, trainer: L.Trainer, gathered: list[str]) -> list[str]:
+        """The datamodule's test prompts when it has them (the sampler pads a rank's share with repeats), else the
+        prompts the ranks saw, duplicates dropped."""
+        held_out = getattr(trainer.datamodule, "test_prompts", None)
+        if callable(held_out):
+            return list(held_out())
+        return list(dict.fromkeys(gathered))
+
     def on_test_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.prompts = []
 
@@ -180,20 +208,27 @@ class SearchSweep(Callback):
         self.prompts.extend(batch)
 
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Under DDP each rank sweeps its share of the test prompts and the rows are merged, weighted by prompts."""
         task = pl_module.task
         budgets = [m * task.max_length for m in self.budget_multipliers]
+        everyone = [prompt for rank in gather_objects(self.prompts) for prompt in rank]
+        rank, world_size = rank_and_world_size()
+        mine = self.test_prompts(trainer, everyone)[rank::world_size]  # each rank its share of the distinct prompts
         policy, tokenizer = pl_module.policy, pl_module.tokenizer
-        rows = sweep(
-            policy, tokenizer, task, self.prompts, self.methods, budgets, self.scorers, self.seed, self.options,
-            self.repeats,
-        )  # fmt: skip
+        rows = []
+        if mine:
+            rows = sweep(
+                policy, tokenizer, task, mine, self.methods, budgets, self.scorers, self.seed + rank, self.options,
+                self.repeats,
+            )  # fmt: skip
+        rows = merge_rows(gather_objects(rows))
         for row in rows:
             metrics = {f"test/{row.method}/accuracy": row.accuracy}
             metrics[f"test/{row.method}/mean_token_steps"] = row.mean_token_steps
             for logger in trainer.loggers:
                 logger.log_metrics(metrics, step=row.budget)
+        directory = Path(trainer.log_dir or trainer.default_root_dir)  # on every rank: a collective under DDP
         if trainer.is_global_zero:
-            directory = Path(trainer.log_dir or trainer.default_root_dir)
             written = write_sweep(rows, directory)
             print(markdown_table(rows), end="")
             print("sweep written to " + ", ".join(str(path) for path in written))

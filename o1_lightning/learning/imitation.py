@@ -13,6 +13,7 @@ import torch
 
 from o1_lightning.errors import O1Error
 from o1_lightning.learning.losses import sft_loss
+from o1_lightning.policy.checkpoint import read_saved, save_atomically
 from o1_lightning.policy.gru import GRUPolicy, log_probs_and_entropy
 from o1_lightning.policy.sequences import encode_demonstrations
 from o1_lightning.policy.tokenizer import CharTokenizer
@@ -57,9 +58,14 @@ def cached_imitation(task: Task, steps: int, cache_dir: str | Path | None, seed:
     # "_trainsplit": trained on train-split prompts only (tasks/split.py); caches from before the split are not reused
     path = Path(cache_dir) / f"{type(task).__name__}_{task_key(task)}_steps{steps}_seed{seed}{knobs}_trainsplit.pt"
     if path.is_file():
-        saved = torch.load(path, map_location="cpu", weights_only=True)
-        policy = GRUPolicy(**saved["shape"])
-        policy.load_state_dict(saved["state_dict"])
+        saved = read_saved(path, "imitation cache")
+        try:
+            policy = GRUPolicy(**saved["shape"])
+            policy.load_state_dict(saved["state_dict"])
+        except (KeyError, TypeError, RuntimeError) as err:
+            raise O1Error(
+                f"imitation cache {str(path)!r} does not hold a policy ({type(err).__name__}); delete it"
+            ) from None
         return policy.eval()
     policy = imitate(task, steps, seed=seed, **options)
     shape = {
@@ -69,8 +75,7 @@ def cached_imitation(task: Task, steps: int, cache_dir: str | Path | None, seed:
         "num_layers": policy.gru.num_layers,
         "can_stop": task.can_stop,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"shape": shape, "state_dict": policy.state_dict()}, path)
+    save_atomically({"shape": shape, "state_dict": policy.state_dict()}, path)  # a torn cache would break later runs
     return policy
 
 

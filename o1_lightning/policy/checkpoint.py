@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pickle
 import zipfile
 from pathlib import Path
@@ -77,10 +79,65 @@ def policy_from_checkpoint(path: str | Path) -> tuple[GRUPolicy, dict]:
     the Python API (`o1_lightning.load_policy`)."""
     saved = read_checkpoint(path)
     hparams = saved.get("hyper_parameters", {})
+    if "kind" in hparams:
+        raise O1Error(f"checkpoint {str(path)!r} is a reward model ({hparams['kind']}), not a policy")
     if "vocab" not in hparams:
         raise O1Error(f"checkpoint {str(path)!r} has no policy hyperparameters (is it a train.py checkpoint?)")
     size = CharTokenizer(hparams["vocab"]).size
     shape = [hparams.get(name, default) for name, default in (("embedding_dim", 32), ("hidden_size", 128))]
     policy = GRUPolicy(size, *shape, hparams.get("num_layers", 1), can_stop=hparams.get("can_stop", True))
-    policy.load_state_dict(policy_weights(saved, str(path), hparams["vocab"], policy), strict=False)
+    weights = policy_weights(saved, str(path), hparams["vocab"], policy)
+    check_weights_fit(weights, {k: v for k, v in policy.state_dict().items() if k in weights}, path)
+    policy.load_state_dict(weights, strict=False)
     return policy.eval(), saved
+
+
+def check_weights_fit(saved: dict[str, torch.Tensor], own: dict[str, torch.Tensor], path: str | Path) -> None:
+    """A checkpoint's state_dict has exactly this module's keys and shapes, all finite; O1Error in one line if not."""
+    missing, unexpected = sorted(set(own) - set(saved)), sorted(set(saved) - set(own))
+    if missing or unexpected:
+        detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
+        raise O1Error(f"checkpoint {str(path)!r} does not fit this model: {detail} (made by another model or version)")
+    for name, tensor in saved.items():
+        if tuple(tensor.shape) != tuple(own[name].shape):
+            raise O1Error(
+                f"checkpoint {str(path)!r} does not fit this model: {name} has shape {tuple(tensor.shape)}, "
+                f"the model's is {tuple(own[name].shape)} (its hyperparameters do not match its weights)"
+            )
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise O1Error(f"checkpoint {str(path)!r} has non-finite values in {name}: it cannot be resumed or used")
+
+
+def save_atomically(value: object, path: str | Path) -> None:
+    """torch.save to `path.<pid>.part`, fsync, then rename over `path`: a crash or a full disk never leaves a torn
+    file; on failure the partial file is removed and O1Error names the path."""
+    path = Path(path)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb") as file:
+            torch.save(value, file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(partial, path)
+    except OSError as err:
+        with contextlib.suppress(OSError):  # the folder itself may be what failed
+            partial.unlink(missing_ok=True)
+        raise O1Error(f"could not write {str(path)!r}: {err.strerror or err}") from None
+
+
+def read_saved(path: str | Path, what: str) -> dict:
+    """A file written by `save_atomically` (a cache), read with weights_only=True; O1Error in one line if unsafe or
+    damaged, naming the file to delete."""
+    path = Path(path)
+    try:
+        value = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError:
+        raise O1Error(
+            f"{what} {str(path)!r} carries objects beyond tensors and plain types; refused (delete it)"
+        ) from None
+    except Exception as err:  # truncated or corrupt: RuntimeError, EOFError, ...
+        raise O1Error(f"{what} {str(path)!r} is corrupt ({type(err).__name__}); delete it to rebuild it") from None
+    if not isinstance(value, dict):
+        raise O1Error(f"{what} {str(path)!r} is not one this program wrote; delete it to rebuild it")
+    return value

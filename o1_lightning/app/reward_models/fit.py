@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import lightning as L
-import torch
 from torch import nn
 
 from o1_lightning.app.reward_models.data import RewardDataModule
 from o1_lightning.app.reward_models.module import RewardModelModule
+from o1_lightning.policy.checkpoint import read_saved, save_atomically
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.learned.model import RewardModel
 from o1_lightning.rewards.learned.scorer import RewardModelScorer
@@ -51,7 +51,7 @@ def fit_reward_models(
     if paths and all(path.is_file() for path in paths.values()):
         out = {}
         for kind, path in paths.items():
-            saved = torch.load(path, map_location="cpu", weights_only=True)
+            saved = read_saved(path, "reward model cache")
             model = RewardModel(tokenizer.size, hidden_size=hidden_size)
             model.load_state_dict(saved["state_dict"])
             out[kind] = (model.eval(), saved["metrics"])
@@ -86,8 +86,7 @@ def fit_reward_models(
         metrics = {name: float(value) for name, value in trainer.callback_metrics.items()}
         out[kind] = (module.model.eval(), metrics)
         if kind in paths:
-            paths[kind].parent.mkdir(parents=True, exist_ok=True)
-            torch.save({"state_dict": module.model.state_dict(), "metrics": metrics}, paths[kind])
+            save_atomically({"state_dict": module.model.state_dict(), "metrics": metrics}, paths[kind])
     return out
 
 
