@@ -1,28 +1,37 @@
-"""Shared by the learning benchmarks: run the real CLI in-process, read curves, evaluate checkpoints."""
+"""Shared by every benchmark: one JSON line per figure, the real CLI in-process, curves, checkpoints.
+
+Benchmarks import the installed package (`pip install -e .`); run them from the repo root as
+`python benchmarks/NAME.py` (Python puts benchmarks/ on the path, so `from common import ...` resolves here).
+"""
 
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 
+import torch
+from stats import format_ci, single_run, summarise
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from o1_lightning.app.cli import main
+from o1_lightning.app.module import PolicyModule
+from o1_lightning.tasks import Task
+
+__all__ = ["emit", "summarise", "single_run", "format_ci", "fit", "curve", "load_policy", "accuracy", "CONFIGS"]
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))  # this checkout's package, not an installed one
-
-import torch  # noqa: E402
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # noqa: E402
-
-from o1_lightning.app.cli import main  # noqa: E402
-from o1_lightning.app.module import PolicyModule  # noqa: E402
-from o1_lightning.tasks import Task  # noqa: E402
-
 CONFIGS = REPO / "configs"
 
 
-def emit(name: str, value: float, unit: str) -> None:
-    """One figure as one JSON line on stdout."""
-    print(json.dumps({"name": name, "value": value, "unit": unit}), flush=True)
+def emit(name: str, summary: dict, unit: str, **fields) -> dict:
+    """Print one figure as one JSON line: name, mean, ci95, seeds (from `summarise` or `single_run`), unit, fields.
+
+    Returns the line as a dict, so a benchmark can build its tables from exactly what it printed.
+    """
+    line = {"name": name, **summary, "unit": unit, **fields}
+    print(json.dumps(line), flush=True)
+    return line
 
 
 def fit(config: str, *args: str) -> dict[str, float]:

@@ -1,0 +1,70 @@
+"""Seeds and intervals for benchmark figures: the mean of per-seed values and its 95% interval.
+
+A figure is evidence only with >= 3 seeds: `summarise` refuses fewer (a deterministic figure that needs one run says
+so with `single_run`). The interval is Student's t on the per-seed values (seeds are few, so a bootstrap would
+resample 3 numbers; t is exact for normal noise and honest about how wide 3 seeds are: t(2) = 4.30).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+MIN_SEEDS = 3
+
+# Two-sided 95% quantiles of Student's t, t_{0.975}(df) for df = 1..30.
+T975 = [
+    12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+    2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+    2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042,
+]  # fmt: skip
+
+
+def t975(df: int) -> float:
+    """t_{0.975}(df): the table up to 30, then the Cornish-Fisher expansion around z = 1.96 (error < 1e-3)."""
+    if df < 1:
+        raise ValueError(f"degrees of freedom must be >= 1, got {df}")
+    if df <= len(T975):
+        return T975[df - 1]
+    z = 1.959964
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def mean_ci95(values: Sequence[float]) -> tuple[float, list[float]]:
+    """The mean of `values` and the 95% t interval [low, high] of that mean (needs 2 values or more)."""
+    n = len(values)
+    if n < 2:
+        raise ValueError(f"an interval needs at least 2 values, got {n}")
+    mean = sum(values) / n
+    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    half = t975(n - 1) * sd / math.sqrt(n)
+    return mean, [mean - half, mean + half]
+
+
+def summarise(values: Sequence[float], seeds: Sequence[int]) -> dict:
+    """{"mean", "ci95", "seeds", "values"} of one figure measured once per seed; ValueError under MIN_SEEDS."""
+    if len(values) != len(seeds):
+        raise ValueError(f"{len(values)} values for {len(seeds)} seeds: give one value per seed")
+    if len(seeds) < MIN_SEEDS:
+        raise ValueError(f"a figure needs at least {MIN_SEEDS} seeds, got {len(seeds)}: {list(seeds)}")
+    mean, ci95 = mean_ci95([float(v) for v in values])
+    return {
+        "mean": round(mean, 6),
+        "ci95": [round(ci95[0], 6), round(ci95[1], 6)],
+        "seeds": list(seeds),
+        "values": [round(float(v), 6) for v in values],
+    }
+
+
+def single_run(value: float, why: str) -> dict:
+    """A figure that honestly needs one run (a deterministic method, a count): no interval, and the reason."""
+    return {"mean": round(float(value), 6), "ci95": None, "seeds": [0], "single_run": why}
+
+
+def format_ci(summary: dict, digits: int = 3) -> str:
+    """'0.512 [0.480, 0.544] (3 seeds)' for tables; a single run prints its value and 'one run'."""
+    mean = f"{summary['mean']:.{digits}f}"
+    if summary.get("ci95") is None:
+        return f"{mean} (one run)"
+    low, high = summary["ci95"]
+    return f"{mean} [{low:.{digits}f}, {high:.{digits}f}] ({len(summary['seeds'])} seeds)"
