@@ -21,6 +21,7 @@ from o1_lightning.learning.losses import (
     value_loss,
 )
 from o1_lightning.learning.rollout import Rollout
+from o1_lightning.policy.build import build_policy
 from o1_lightning.policy.checkpoint import load_policy_weights
 from o1_lightning.policy.gru import GRUPolicy, log_probs_and_entropy
 from o1_lightning.policy.sampler import sample
@@ -42,6 +43,7 @@ class PolicyModule(L.LightningModule):
     Args:
         vocab, max_length, can_stop, gamma: linked from the datamodule's task and reward (not set by hand).
         embedding_dim, hidden_size, num_layers: the GRU policy.
+        attention: the GRU's head also attends over its earlier outputs, prompt included (AttentionGRUPolicy).
         lr: Adam learning rate.
         objective: reinforce (policy gradient), ppo (clipped ratio, several passes per batch) or sft
             (cross-entropy on demonstrations; set data.source demonstrations).
@@ -84,6 +86,7 @@ class PolicyModule(L.LightningModule):
         num_minibatches: int = 4,
         clip_range: float = 0.2,
         max_grad_norm: float | None = None,
+        attention: bool = False,
     ) -> None:
         super().__init__()
         if objective not in OBJECTIVES:
@@ -112,13 +115,13 @@ class PolicyModule(L.LightningModule):
         self.save_hyperparameters()
         self.automatic_optimization = objective != "ppo"
         self.tokenizer = CharTokenizer(vocab)
-        self.policy = GRUPolicy(
-            self.tokenizer.size, embedding_dim, hidden_size, num_layers, value_head=baseline == "gae", can_stop=can_stop
-        )
+        shape = (self.tokenizer.size, embedding_dim, hidden_size, num_layers)
+        extras = {"can_stop": can_stop, "attention": attention, "max_length": max_length}
+        self.policy = build_policy(*shape, value_head=baseline == "gae", **extras)
         # The KL anchor lives in the module's state, so a resumed fit restores it exactly without init_from.
         self.reference = None
         if kl_coef > 0:
-            self.reference = GRUPolicy(self.tokenizer.size, embedding_dim, hidden_size, num_layers, can_stop=can_stop)
+            self.reference = build_policy(*shape, **extras)
             frozen_copy(self.policy, self.reference)
         self.register_buffer("return_average", torch.zeros(max_length))
         self.task: Task | None = None

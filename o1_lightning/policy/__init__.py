@@ -3,6 +3,8 @@
 Everything above may import this package; it imports nothing of ours but `tasks` and `errors`.
 """
 
+from o1_lightning.policy.attention_gru import AttentionGRUPolicy
+from o1_lightning.policy.build import build_policy
 from o1_lightning.policy.checkpoint import load_policy, load_policy_weights, read_checkpoint, read_policy_weights
 from o1_lightning.policy.gru import GRUPolicy, log_probs_and_entropy, policy_device
 from o1_lightning.policy.sampler import Samples, sample
@@ -10,6 +12,7 @@ from o1_lightning.policy.sequences import decode_completions, encode_demonstrati
 from o1_lightning.policy.tokenizer import BOS, EOS, PAD, SPECIALS, CharTokenizer
 
 __all__ = [
+    "AttentionGRUPolicy",
     "BOS",
     "EOS",
     "PAD",
@@ -17,6 +20,7 @@ __all__ = [
     "CharTokenizer",
     "GRUPolicy",
     "Samples",
+    "build_policy",
     "decode_completions",
     "encode_demonstrations",
     "join_sequences",

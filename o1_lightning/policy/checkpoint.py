@@ -9,6 +9,7 @@ from pathlib import Path
 import torch
 
 from o1_lightning.errors import O1Error
+from o1_lightning.policy.build import build_policy
 from o1_lightning.policy.gru import GRUPolicy
 from o1_lightning.policy.tokenizer import CharTokenizer
 
@@ -74,12 +75,14 @@ def load_policy(checkpoint: str | Path) -> tuple[GRUPolicy, str]:
     if "vocab" not in hparams:
         raise O1Error(f"checkpoint {str(checkpoint)!r} has no policy hyperparameters (is it a train.py checkpoint?)")
     tokenizer = CharTokenizer(hparams["vocab"])
-    policy = GRUPolicy(
+    policy = build_policy(
         tokenizer.size,
         hparams.get("embedding_dim", 32),
         hparams.get("hidden_size", 128),
         hparams.get("num_layers", 1),
         can_stop=hparams.get("can_stop", True),
+        attention=hparams.get("attention", False),
+        max_length=hparams.get("max_length", 64),
     )
     state = {k.removeprefix("policy."): v for k, v in saved["state_dict"].items() if k.startswith("policy.")}
     policy.load_state_dict(state)
