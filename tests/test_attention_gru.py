@@ -1,10 +1,11 @@
-"""AttentionGRUPolicy: the GRU policy interface with an additive-attention head over earlier states."""
+"""AttentionGRUPolicy: the GRU policy interface with an attention head over earlier states."""
+
+import math
 
 import torch
-from torch import nn
 
 from o1_lightning.policy import AttentionGRUPolicy, CharTokenizer, join_sequences, load_policy, sample
-from o1_lightning.policy.attention_gru import additive_attention
+from o1_lightning.policy.attention_gru import causal_attention
 from o1_lightning.policy.gru import log_probs_and_entropy
 from o1_lightning.rewards.scorers import PolicyLogProbScorer
 from o1_lightning.search import beam_search, greedy, mcts
@@ -20,14 +21,15 @@ def make_policy(seed: int = 0, **kwargs) -> tuple[AttentionGRUPolicy, CharTokeni
     return AttentionGRUPolicy(tokenizer.size, embedding_dim=8, hidden_size=16, max_length=12, **kwargs), tokenizer
 
 
-def test_additive_attention_by_hand():
-    """A zero scorer weighs every visible slot equally; a masked slot gets no weight."""
-    scorer = nn.Linear(2, 1, bias=False)
-    nn.init.zeros_(scorer.weight)
+def test_attention_by_hand():
+    """Weights are softmax(q . k / sqrt(d)) over the visible slots; a masked slot gets none."""
     values = torch.tensor([[[1.0, 0.0], [3.0, 2.0], [100.0, 100.0]]])  # (1, 3, 2)
+    keys = torch.tensor([[[0.0, 0.0], [2.0 * math.log(3.0) / 2**0.5, 0.0], [50.0, 50.0]]])  # (1, 3, 2)
+    queries = torch.tensor([[[0.0, 0.0], [1.0, 0.0]]])  # (1, 2, 2)
     mask = torch.tensor([[[True, False, False], [True, True, False]]])  # (1, 2, 3)
-    context = additive_attention(torch.zeros(1, 2, 2), torch.zeros(1, 3, 2), values, mask, scorer)
-    torch.testing.assert_close(context, torch.tensor([[[1.0, 0.0], [2.0, 1.0]]]))
+    # query 2 scores slot 2 at 2 ln 3 / sqrt(2) / sqrt(2) = ln 3 against 0: weights 1/4, 3/4
+    context = causal_attention(queries, keys, values, mask)
+    torch.testing.assert_close(context, torch.tensor([[[1.0, 0.0], [2.5, 1.5]]]))
 
 
 def test_stepping_equals_teacher_forcing_across_prompt_lengths():
