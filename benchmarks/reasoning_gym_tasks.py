@@ -6,7 +6,7 @@ same eval split (entries generated from seeds after the train ones, minus questi
 training seed (seed_everything, data.seed) changes the initialisation and the order of train prompts. Then
 majority vote (no oracle) and best-of-N with the dataset's verifier (an oracle) at 16x one answer's length.
 Prints one JSON line per figure (mean and 95% t interval over the seeds), CPU time included. Needs the extra:
-pip install -e ".[reasoning-gym]". Writes under --workdir.
+pip install -e ".[reasoning-gym]". --attention runs both fits with the AttentionGRUPolicy. Writes under --workdir.
 
     PYTHONPATH=$PWD python benchmarks/reasoning_gym_tasks.py --seeds 0 1 2
 """
@@ -46,13 +46,14 @@ def search_accuracies(module: PolicyModule, task: ReasoningGymTask, prompts: lis
 
 def run_seed(name: str, seed: int, args: argparse.Namespace, task: ReasoningGymTask) -> dict[str, float]:
     """SFT then RL for one training seed; greedy and search accuracies on the eval split, and CPU minutes."""
-    seeds = ["--seed_everything", str(seed), "--data.seed", str(seed), "--data.val_prompts", "128"]
+    policy = ["--model.attention", "true"] if args.attention else []
+    seeds = ["--seed_everything", str(seed), "--data.seed", str(seed), "--data.val_prompts", "128", *policy]
     sft_dir, rl_dir = Path(f"checkpoints/rg_{name}_sft"), Path(f"checkpoints/rg_{name}_rl")
     sft_args = [*seeds, "--trainer.default_root_dir", f"{name}/sft{seed}"]
     sft_args += ["--trainer.max_steps", str(args.sft_steps)] if args.sft_steps else []
     sft_time = fit(f"rg_{name}_sft.yaml", *sft_args)
     rl_steps = RL_STEPS_PER_UPDATE * args.rl_updates
-    rl_args = ["--seed_everything", str(seed), "--data.seed", str(seed + 100), "--data.val_prompts", "128"]
+    rl_args = ["--seed_everything", str(seed), "--data.seed", str(seed + 100), "--data.val_prompts", "128", *policy]
     rl_args += ["--trainer.max_steps", str(rl_steps), "--trainer.default_root_dir", f"{name}/rl{seed}"]
     rl_time = fit(f"rg_{name}_rl.yaml", *rl_args)
     prompts = task.splits["eval"]
@@ -81,6 +82,7 @@ def main() -> None:
     parser.add_argument("--rl-updates", type=int, default=40, help="rollout batches of each RL run")
     parser.add_argument("--multiplier", type=int, default=16, help="search budget: x one answer's length")
     parser.add_argument("--search-prompts", type=int, default=200, help="eval prompts the search runs on")
+    parser.add_argument("--attention", action="store_true", help="both fits with --model.attention true")
     parser.add_argument("--workdir", default="runs/reasoning_gym")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -101,7 +103,8 @@ def main() -> None:
                 summary = summarise(values, args.seeds)
             else:  # a look, not a figure: no interval
                 summary = single_run(values[0], f"one seed ({args.seeds[0]}): a look, not evidence")
-            emit(f"reasoning_gym/{name}/{figure}", summary, unit, **context)
+            variant = "attention_gru" if args.attention else "gru"
+            emit(f"reasoning_gym/{name}/{variant}/{figure}", summary, unit, **context)
 
 
 if __name__ == "__main__":
