@@ -66,6 +66,7 @@ def run_seed(name: str, seed: int, args: argparse.Namespace, task: ReasoningGymT
         "rl_cpu_minutes": rl_time["cpu_s"] / 60,
         "rl_greedy_on_search_prompts": accuracy(rl, task, search_prompts),
     }
+    figures["rl_minus_sft_greedy"] = figures["rl_greedy"] - figures["sft_greedy"]  # paired: same seed
     torch.manual_seed(seed)
     for method, value in search_accuracies(rl, task, search_prompts, args.multiplier).items():
         figures[f"rl_{method}_{args.multiplier}x"] = value
