@@ -63,8 +63,8 @@ def main() -> None:
             values = [figures[figure] for figures in per_seed]
             if len(args.seeds) >= 3:
                 summary = summarise(values, args.seeds)
-            else:  # a look, not a figure: no interval
-                summary = single_run(values[0], f"one seed ({args.seeds[0]}): a look, not evidence")
+            else:  # a look, not a figure: no interval, every seed's value
+                summary = single_run(sum(values) / len(values), f"seeds {args.seeds}: a look") | {"values": values}
             unit = "min" if figure.endswith("minutes") else "fraction"
             context = {"sft_steps": variant_steps, "eval_prompts": len(prompts), "machine": "CPU, 1 thread"}
             emit(f"addition_attention/{variant}/{figure}", summary, unit, **context)

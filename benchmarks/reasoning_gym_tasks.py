@@ -102,8 +102,8 @@ def main() -> None:
             unit = "min" if figure.endswith("minutes") else "fraction"
             if len(args.seeds) >= 3:
                 summary = summarise(values, args.seeds)
-            else:  # a look, not a figure: no interval
-                summary = single_run(values[0], f"one seed ({args.seeds[0]}): a look, not evidence")
+            else:  # a look, not a figure: no interval, every seed's value
+                summary = single_run(sum(values) / len(values), f"seeds {args.seeds}: a look") | {"values": values}
             variant = "attention_gru" if args.attention else "gru"
             emit(f"reasoning_gym/{name}/{variant}/{figure}", summary, unit, **context)
 
