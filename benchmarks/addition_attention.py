@@ -64,7 +64,8 @@ def main() -> None:
             if len(args.seeds) >= 3:
                 summary = summarise(values, args.seeds)
             else:  # a look, not a figure: no interval, every seed's value
-                summary = single_run(sum(values) / len(values), f"seeds {args.seeds}: a look") | {"values": values, "seeds": args.seeds}
+                summary = single_run(sum(values) / len(values), f"seeds {args.seeds}: a look")
+                summary |= {"values": values, "seeds": args.seeds}
             unit = "min" if figure.endswith("minutes") else "fraction"
             context = {"sft_steps": variant_steps, "eval_prompts": len(prompts), "machine": "CPU, 1 thread"}
             emit(f"addition_attention/{variant}/{figure}", summary, unit, **context)

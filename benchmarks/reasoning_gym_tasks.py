@@ -103,7 +103,8 @@ def main() -> None:
             if len(args.seeds) >= 3:
                 summary = summarise(values, args.seeds)
             else:  # a look, not a figure: no interval, every seed's value
-                summary = single_run(sum(values) / len(values), f"seeds {args.seeds}: a look") | {"values": values, "seeds": args.seeds}
+                summary = single_run(sum(values) / len(values), f"seeds {args.seeds}: a look")
+                summary |= {"values": values, "seeds": args.seeds}
             variant = "attention_gru" if args.attention else "gru"
             emit(f"reasoning_gym/{name}/{variant}/{figure}", summary, unit, **context)
 
