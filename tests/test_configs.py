@@ -1,3 +1,5 @@
+import importlib.util
+
 import pytest
 import torch
 from lightning.pytorch.cli import LightningCLI
@@ -9,7 +11,13 @@ from o1_lightning.app.module import PolicyModule
 from .conftest import CONFIGS
 from .helpers import run_cli
 
-POLICY_CONFIGS = sorted(set(CONFIGS.glob("*.yaml")) - set(CONFIGS.glob("reward_model*.yaml")))
+NEEDS_REASONING_GYM = pytest.mark.skipif(
+    importlib.util.find_spec("reasoning_gym") is None, reason="rg_*.yaml need pip install -e '.[reasoning-gym]'"
+)
+POLICY_CONFIGS = [
+    pytest.param(path, marks=NEEDS_REASONING_GYM) if path.name.startswith("rg_") else path
+    for path in sorted(set(CONFIGS.glob("*.yaml")) - set(CONFIGS.glob("reward_model*.yaml")))
+]
 # reward_model*.yaml are train_reward_model.py's (tests/test_reward_models.py)
 
 

@@ -12,8 +12,8 @@ from o1_lightning.learning.baselines import BaselineSettings, make_baseline
 from o1_lightning.learning.initialization import frozen_copy
 from o1_lightning.learning.objectives import LossSettings, StepOutput, objective_class
 from o1_lightning.learning.rollout import Rollout
+from o1_lightning.policy.build import build_policy
 from o1_lightning.policy.checkpoint import load_policy_weights
-from o1_lightning.policy.gru import GRUPolicy
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.search.records import SearchRequest
 from o1_lightning.search.registry import run_search
@@ -31,6 +31,7 @@ class PolicyModule(L.LightningModule):
     Args:
         vocab, max_length, can_stop, gamma: linked from the datamodule's task and reward (not set by hand).
         embedding_dim, hidden_size, num_layers: the GRU policy.
+        attention: the GRU's head also attends over its earlier outputs, prompt included (AttentionGRUPolicy).
         lr: Adam learning rate.
         objective: reinforce (policy gradient), ppo (clipped ratio, several passes per batch) or sft
             (cross-entropy on demonstrations; set data.source demonstrations).
@@ -76,6 +77,7 @@ class PolicyModule(L.LightningModule):
         clip_range: float = 0.2,
         max_grad_norm: float | None = None,
         compile: bool = False,
+        attention: bool = False,
     ) -> None:
         super().__init__()
         objective_type = objective_class(objective)
@@ -102,19 +104,14 @@ class PolicyModule(L.LightningModule):
         settings = BaselineSettings(gamma, max_length, moving_average_momentum, gae_lambda)
         self.baseline = make_baseline(baseline, settings)
         self.tokenizer = CharTokenizer(vocab)
-        self.policy = GRUPolicy(
-            self.tokenizer.size,
-            embedding_dim,
-            hidden_size,
-            num_layers,
-            value_head=self.baseline.needs_values,
-            can_stop=can_stop,
-        )
+        shape = (self.tokenizer.size, embedding_dim, hidden_size, num_layers)
+        extras = {"can_stop": can_stop, "attention": attention, "max_length": max_length}
+        self.policy = build_policy(*shape, value_head=self.baseline.needs_values, **extras)
         self.policy.compile_steps = compile  # read by the datamodule's rollouts
         # The KL anchor lives in the module's state, so a resumed fit restores it exactly without init_from.
         self.reference = None
         if kl_coef > 0:
-            self.reference = GRUPolicy(self.tokenizer.size, embedding_dim, hidden_size, num_layers, can_stop=can_stop)
+            self.reference = build_policy(*shape, **extras)
             frozen_copy(self.policy, self.reference)
         settings = LossSettings(normalize, entropy_coef, value_coef, kl_coef, ppo_epochs, num_minibatches, clip_range)
         self.objective = objective_type(settings, self.policy, self.baseline, self.reference)

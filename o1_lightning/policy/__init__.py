@@ -3,6 +3,8 @@
 Everything above may import this package; it imports nothing of ours but `tasks` and `errors`.
 """
 
+from o1_lightning.policy.attention_gru import AttentionGRUPolicy
+from o1_lightning.policy.build import build_policy
 from o1_lightning.policy.checkpoint import (
     load_policy_weights,
     policy_from_checkpoint,
@@ -15,6 +17,7 @@ from o1_lightning.policy.sequences import decode_completions, encode_demonstrati
 from o1_lightning.policy.tokenizer import BOS, EOS, PAD, SPECIALS, CharTokenizer
 
 __all__ = [
+    "AttentionGRUPolicy",
     "BOS",
     "EOS",
     "PAD",
@@ -22,6 +25,7 @@ __all__ = [
     "CharTokenizer",
     "GRUPolicy",
     "Samples",
+    "build_policy",
     "decode_completions",
     "draw_tokens",
     "encode_demonstrations",

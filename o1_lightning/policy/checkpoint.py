@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from o1_lightning.errors import O1Error
+from o1_lightning.policy.build import build_policy
 from o1_lightning.policy.gru import GRUPolicy
 from o1_lightning.policy.tokenizer import CharTokenizer
 
@@ -85,7 +86,8 @@ def policy_from_checkpoint(path: str | Path) -> tuple[GRUPolicy, dict]:
         raise O1Error(f"checkpoint {str(path)!r} has no policy hyperparameters (is it a train.py checkpoint?)")
     size = CharTokenizer(hparams["vocab"]).size
     shape = [hparams.get(name, default) for name, default in (("embedding_dim", 32), ("hidden_size", 128))]
-    policy = GRUPolicy(size, *shape, hparams.get("num_layers", 1), can_stop=hparams.get("can_stop", True))
+    extras = {"attention": hparams.get("attention", False), "max_length": hparams.get("max_length", 64)}
+    policy = build_policy(size, *shape, hparams.get("num_layers", 1), can_stop=hparams.get("can_stop", True), **extras)
     weights = policy_weights(saved, str(path), hparams["vocab"], policy)
     check_weights_fit(weights, {k: v for k, v in policy.state_dict().items() if k in weights}, path)
     policy.load_state_dict(weights, strict=False)

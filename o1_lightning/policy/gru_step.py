@@ -14,6 +14,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from o1_lightning.policy.gru import GRUPolicy
+
 StepFunction = Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]]
 
 
@@ -90,7 +92,7 @@ def step_function(policy: nn.Module, compiled: bool = False) -> StepFunction:
     """The fastest step the policy offers: PrecomputedStep for a GRUPolicy (torch.compile'd if asked and it has one
     layer), else the policy's own `step`."""
     global _compiled_one_layer_step
-    if not isinstance(getattr(policy, "gru", None), nn.GRU):
+    if not isinstance(policy, GRUPolicy):  # e.g. AttentionGRUPolicy: its step also reads its memory
         return policy.step
     step = PrecomputedStep(policy)
     if not compiled or step.num_layers != 1:
