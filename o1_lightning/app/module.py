@@ -18,6 +18,7 @@ from o1_lightning.learning.losses import (
     ppo_clip_loss,
     reinforce_loss,
     sft_loss,
+    uniform_kl,
     value_loss,
 )
 from o1_lightning.learning.rollout import Rollout
@@ -49,6 +50,9 @@ class PolicyModule(L.LightningModule):
             (a value head on the GRU and generalised advantage estimation, as in PPO).
         normalize: standardise advantages per episode (the seed), per batch, or none.
         entropy_coef: weight of the entropy bonus.
+        uniform_kl_coef: weight of the KL(uniform || policy) penalty at each action: it keeps every action's
+            probability off zero, so a position collapsed onto a wrong action still samples the right one (the
+            entropy bonus's gradient vanishes there). configs/long_target.yaml learns by RL alone with it.
         moving_average_momentum: momentum of the moving-average baseline.
         log_samples_every_n_steps: how often a few decoded samples go to TensorBoard as text (0: never).
         init_from: a checkpoint whose policy weights start the fit (e.g. an SFT run's last.ckpt); a resumed fit
@@ -73,6 +77,7 @@ class PolicyModule(L.LightningModule):
         baseline: str = "group",
         normalize: str = "none",
         entropy_coef: float = 0.0,
+        uniform_kl_coef: float = 0.0,
         moving_average_momentum: float = 0.9,
         log_samples_every_n_steps: int = 50,
         objective: str = "reinforce",
@@ -93,6 +98,8 @@ class PolicyModule(L.LightningModule):
                 f"model.kl_coef and model.value_coef must be >= 0 and model.gae_lambda in [0, 1], "
                 f"got {kl_coef}, {value_coef}, {gae_lambda}"
             )
+        if uniform_kl_coef < 0:
+            raise O1Error(f"model.uniform_kl_coef must be >= 0, got {uniform_kl_coef}")
         if ppo_epochs < 1 or num_minibatches < 1 or clip_range <= 0:
             raise O1Error(
                 f"model.ppo_epochs and model.num_minibatches must be >= 1 and model.clip_range > 0, "
@@ -164,12 +171,14 @@ class PolicyModule(L.LightningModule):
         if self.hparams.objective == "ppo":
             return self.ppo_step(rollout)
         mask = rollout.action_mask
-        log_probs, entropy, values = self.score(self.policy, rollout.tokens, mask)
+        log_probs, entropy, values, spread = self.score(self.policy, rollout.tokens, mask)
         advantages, returns = self.estimate_advantages(rollout, values)
         policy_loss = reinforce_loss(log_probs, advantages, mask)
-        loss, terms = self.add_regularizers(policy_loss, rollout.tokens, mask, log_probs, entropy, values, returns)
+        loss, terms = self.add_regularizers(
+            policy_loss, rollout.tokens, mask, log_probs, entropy, values, returns, spread
+        )
         if rollout.demo_tokens is not None:  # expert iteration: imitate verified solutions found by search
-            demo_log_probs, _, _ = self.score(self.policy, rollout.demo_tokens, rollout.demo_mask)
+            demo_log_probs, *_ = self.score(self.policy, rollout.demo_tokens, rollout.demo_mask)
             terms["imitation_loss"] = sft_loss(demo_log_probs, rollout.demo_mask)
             loss = loss + rollout.demo_weight * terms["imitation_loss"]
         if self.logging_this_step():
@@ -287,15 +296,17 @@ class PolicyModule(L.LightningModule):
 
     def score(
         self, policy: GRUPolicy, tokens: torch.Tensor, mask: torch.Tensor
-    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """Teacher-forced (B, T-1) log-probs of the taken tokens, entropies and values (None without a value head).
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+        """Teacher-forced (B, T-1) log-probs of the taken tokens, entropies, values (None without a value head)
+        and KL(uniform || policy) (None when model.uniform_kl_coef is 0).
 
         Log-probs are zeroed off the action mask: a padding target's is -inf, which would turn into NaN
         gradients through the KL and PPO ratios.
         """
         logits, values = policy(tokens[:, :-1])  # (B, T-1, V), (B, T-1) or None
         log_probs, entropy = log_probs_and_entropy(logits, tokens[:, 1:])
-        return torch.where(mask, log_probs, torch.zeros_like(log_probs)), entropy, values
+        spread = uniform_kl(logits) if self.hparams.get("uniform_kl_coef") else None  # (B, T-1)
+        return torch.where(mask, log_probs, torch.zeros_like(log_probs)), entropy, values, spread
 
     def estimate_advantages(self, rollout: Rollout, values: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """(advantages, returns) of a rollout batch; the returns are the value head's targets under gae."""
@@ -317,16 +328,21 @@ class PolicyModule(L.LightningModule):
         entropy: torch.Tensor,
         values: torch.Tensor | None,
         returns: torch.Tensor,
+        spread: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """policy loss - entropy bonus (+ value loss) (+ KL to the reference), and each term by name."""
+        """policy loss - entropy bonus (+ KL(uniform || policy)) (+ value loss) (+ KL to the reference), and
+        each term by name."""
         terms = {"policy_loss": policy_loss.detach(), "entropy": entropy_bonus(entropy, mask)}
         loss = policy_loss - self.hparams.entropy_coef * terms["entropy"]
+        if spread is not None:
+            terms["uniform_kl"] = adv.masked_mean(spread, mask)
+            loss = loss + self.hparams.uniform_kl_coef * terms["uniform_kl"]
         if values is not None:
             terms["value_loss"] = value_loss(values, returns, mask)
             loss = loss + self.hparams.value_coef * terms["value_loss"]
         if self.reference is not None:
             with torch.no_grad():
-                ref_log_probs, _, _ = self.score(self.reference, tokens, mask)
+                ref_log_probs, *_ = self.score(self.reference, tokens, mask)
             terms["kl"] = adv.masked_mean(k3_kl(log_probs, ref_log_probs), mask)
             loss = loss + self.hparams.kl_coef * terms["kl"]
         return loss, terms
@@ -338,7 +354,7 @@ class PolicyModule(L.LightningModule):
     def sft_step(self, batch: Rollout) -> torch.Tensor:
         """Cross-entropy of the demonstrated completions (end token included), teacher-forced in one GRU call."""
         mask = batch.action_mask
-        log_probs, entropy, _ = self.score(self.policy, batch.tokens, mask)
+        log_probs, entropy, *_ = self.score(self.policy, batch.tokens, mask)
         loss = sft_loss(log_probs, mask)
         if self.logging_this_step():
             log = {"on_step": True, "on_epoch": False, "batch_size": 1, "sync_dist": True}
@@ -356,7 +372,7 @@ class PolicyModule(L.LightningModule):
         optimizer = self.optimizers()
         mask = rollout.action_mask
         with torch.no_grad():
-            _, entropy, values = self.score(self.policy, rollout.tokens, mask)
+            _, entropy, values, _ = self.score(self.policy, rollout.tokens, mask)
             advantages, returns = self.estimate_advantages(rollout, values)
             sampling_entropy = entropy_bonus(entropy, mask)
         # The shuffle is drawn from the step number, so a resumed fit replays exactly the uninterrupted one.
@@ -367,12 +383,12 @@ class PolicyModule(L.LightningModule):
             order = torch.randperm(batch, generator=generator).to(self.device)
             for rows in order.split(batch // self.hparams.num_minibatches):
                 tokens, minibatch_mask = rollout.tokens[rows], mask[rows]
-                log_probs, entropy, minibatch_values = self.score(self.policy, tokens, minibatch_mask)
+                log_probs, entropy, minibatch_values, spread = self.score(self.policy, tokens, minibatch_mask)
                 old_log_probs = rollout.old_log_probs[rows]
                 clip = self.hparams.clip_range
                 policy_loss = ppo_clip_loss(log_probs, old_log_probs, advantages[rows], minibatch_mask, clip)
                 loss, terms = self.add_regularizers(
-                    policy_loss, tokens, minibatch_mask, log_probs, entropy, minibatch_values, returns[rows]
+                    policy_loss, tokens, minibatch_mask, log_probs, entropy, minibatch_values, returns[rows], spread
                 )
                 optimizer.zero_grad()
                 self.manual_backward(loss)
