@@ -76,6 +76,7 @@ def run(variant: str, target: str, seed: int, max_updates: int | None = None) ->
         "length": len(target),
         "seed": seed,
         "updates": solved[0] + 1 if solved else None,
+        "updates_run": max(accuracy, default=-1) + 1,  # at the last validation
         "wall_s": round(seconds, 1),
         "best_step_accuracy": round(max(step_accuracy.values(), default=0.0), 3),
     }

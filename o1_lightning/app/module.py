@@ -171,11 +171,11 @@ class PolicyModule(L.LightningModule):
         if self.hparams.objective == "ppo":
             return self.ppo_step(rollout)
         mask = rollout.action_mask
-        log_probs, entropy, values, spread = self.score(self.policy, rollout.tokens, mask)
+        log_probs, entropy, values, kl_uniform = self.score(self.policy, rollout.tokens, mask)
         advantages, returns = self.estimate_advantages(rollout, values)
         policy_loss = reinforce_loss(log_probs, advantages, mask)
         loss, terms = self.add_regularizers(
-            policy_loss, rollout.tokens, mask, log_probs, entropy, values, returns, spread
+            policy_loss, rollout.tokens, mask, log_probs, entropy, values, returns, kl_uniform
         )
         if rollout.demo_tokens is not None:  # expert iteration: imitate verified solutions found by search
             demo_log_probs, *_ = self.score(self.policy, rollout.demo_tokens, rollout.demo_mask)
@@ -305,8 +305,8 @@ class PolicyModule(L.LightningModule):
         """
         logits, values = policy(tokens[:, :-1])  # (B, T-1, V), (B, T-1) or None
         log_probs, entropy = log_probs_and_entropy(logits, tokens[:, 1:])
-        spread = uniform_kl(logits) if self.hparams.get("uniform_kl_coef") else None  # (B, T-1)
-        return torch.where(mask, log_probs, torch.zeros_like(log_probs)), entropy, values, spread
+        kl_uniform = uniform_kl(logits) if self.hparams.get("uniform_kl_coef") else None  # (B, T-1)
+        return torch.where(mask, log_probs, torch.zeros_like(log_probs)), entropy, values, kl_uniform
 
     def estimate_advantages(self, rollout: Rollout, values: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
         """(advantages, returns) of a rollout batch; the returns are the value head's targets under gae."""
@@ -328,14 +328,14 @@ class PolicyModule(L.LightningModule):
         entropy: torch.Tensor,
         values: torch.Tensor | None,
         returns: torch.Tensor,
-        spread: torch.Tensor | None = None,
+        kl_uniform: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """policy loss - entropy bonus (+ KL(uniform || policy)) (+ value loss) (+ KL to the reference), and
         each term by name."""
         terms = {"policy_loss": policy_loss.detach(), "entropy": entropy_bonus(entropy, mask)}
         loss = policy_loss - self.hparams.entropy_coef * terms["entropy"]
-        if spread is not None:
-            terms["uniform_kl"] = adv.masked_mean(spread, mask)
+        if kl_uniform is not None:
+            terms["uniform_kl"] = adv.masked_mean(kl_uniform, mask)
             loss = loss + self.hparams.uniform_kl_coef * terms["uniform_kl"]
         if values is not None:
             terms["value_loss"] = value_loss(values, returns, mask)
@@ -383,12 +383,12 @@ class PolicyModule(L.LightningModule):
             order = torch.randperm(batch, generator=generator).to(self.device)
             for rows in order.split(batch // self.hparams.num_minibatches):
                 tokens, minibatch_mask = rollout.tokens[rows], mask[rows]
-                log_probs, entropy, minibatch_values, spread = self.score(self.policy, tokens, minibatch_mask)
+                log_probs, entropy, minibatch_values, kl_uniform = self.score(self.policy, tokens, minibatch_mask)
                 old_log_probs = rollout.old_log_probs[rows]
                 clip = self.hparams.clip_range
                 policy_loss = ppo_clip_loss(log_probs, old_log_probs, advantages[rows], minibatch_mask, clip)
                 loss, terms = self.add_regularizers(
-                    policy_loss, tokens, minibatch_mask, log_probs, entropy, minibatch_values, returns[rows], spread
+                    policy_loss, tokens, minibatch_mask, log_probs, entropy, minibatch_values, returns[rows], kl_uniform
                 )
                 optimizer.zero_grad()
                 self.manual_backward(loss)
