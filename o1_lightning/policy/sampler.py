@@ -48,7 +48,7 @@ def sample(
         else:
             uniform = torch.rand(batch, 1, generator=generator).to(device)
             cdf = step_log_probs.exp().cumsum(-1)
-            action = (cdf < uniform).sum(-1).clamp(max=logits.shape[-1] - 1)
+            action = (cdf <= uniform).sum(-1).clamp(max=logits.shape[-1] - 1)  # smallest i with cdf_i > u
         action = action.masked_fill(finished, PAD)
         tokens.append(action)
         log_probs.append(step_log_probs.gather(-1, action.unsqueeze(-1)).squeeze(-1).masked_fill(finished, 0.0))
