@@ -7,6 +7,7 @@ Benchmarks import the installed package (`pip install -e .`); run them from the 
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 
@@ -18,7 +19,10 @@ from o1_lightning.api import Policy
 from o1_lightning.app.cli import main
 from o1_lightning.tasks import Task
 
-__all__ = ["emit", "summarise", "single_run", "format_ci", "fit", "curve", "load_policy", "accuracy", "CONFIGS"]
+__all__ = [
+    "emit", "summarise", "single_run", "format_ci", "fit", "curve", "load_policy", "accuracy", "CONFIGS",
+    "emit_run", "summarise_solved_runs",
+]  # fmt: skip
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = REPO / "configs"
@@ -74,3 +78,22 @@ def accuracy(module: Policy, task: Task, prompts: list[str], chunk: int = 500) -
         batch = prompts[start : start + chunk]
         correct += sum(task.outcome(p, c) for p, c in zip(batch, module.generate(batch)))
     return correct / len(prompts)
+
+
+def emit_run(name: str, run: dict) -> None:
+    """One run of a seed sweep (its seed, whether and when it solved, its wall time) and the load it ran under."""
+    summary = single_run(run["updates"] if run["updates"] is not None else float("nan"), "one seed's run")
+    emit(name, summary, "updates", **run, loadavg=os.getloadavg()[0])
+
+
+def summarise_solved_runs(name: str, runs: list[dict], seeds: list[int]) -> None:
+    """How many runs solved, and `updates` and `wall_s` over the solved ones: mean, 95% interval, max."""
+    solved = [run for run in runs if run["updates"] is not None]
+    emit(f"{name}_solved", single_run(len(solved), f"a count of {len(runs)} runs"), "runs", of=len(runs))
+    for key in ("updates", "wall_s"):
+        values = [run[key] for run in solved]
+        if len(values) < 3:
+            print(f"# {name}_{key}: {len(values)} solved runs, too few for an interval", flush=True)
+            continue
+        summary = summarise(values, [run["seed"] for run in solved])
+        emit(f"{name}_{key}", summary, key, max=max(values), loadavg=os.getloadavg()[0], seeds_asked=seeds)

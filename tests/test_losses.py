@@ -9,6 +9,7 @@ from o1_lightning.learning.losses import (
     ppo_clip_loss,
     reinforce_loss,
     sft_loss,
+    uniform_kl,
     value_loss,
 )
 from o1_lightning.policy.gru import log_probs_and_entropy
@@ -30,6 +31,24 @@ def test_entropy_of_uniform_and_masked_logits():
     torch.testing.assert_close(entropy, torch.log(torch.tensor([3.0])))
     torch.testing.assert_close(log_probs, -torch.log(torch.tensor([3.0])))
     assert float(entropy_bonus(entropy.unsqueeze(0), torch.tensor([[True]]))) > 0
+
+
+def test_uniform_kl_by_hand_over_allowed_actions():
+    three_quarters = math.log(3.0)  # logits (log 3, 0): pi = (3/4, 1/4)
+    logits = torch.tensor([[three_quarters, 0.0, float("-inf")], [0.0, 0.0, float("-inf")]])
+    # 1/2 log(1/2 / 3/4) + 1/2 log(1/2 / 1/4) = 1/2 log(4/3); a uniform policy over the allowed actions: 0
+    torch.testing.assert_close(uniform_kl(logits), torch.tensor([0.5 * math.log(4 / 3), 0.0]))
+
+
+def test_uniform_kl_gradient_does_not_vanish_where_entropy_does():
+    """On a nearly deterministic policy the entropy's gradient is ~0; KL(uniform || pi)'s is pi - uniform."""
+    logits = torch.tensor([20.0, 0.0, 0.0, 0.0], requires_grad=True)
+    uniform_kl(logits).backward()
+    pi = torch.softmax(logits.detach(), 0)
+    torch.testing.assert_close(logits.grad, pi - 0.25)
+    entropy_logits = logits.detach().clone().requires_grad_(True)
+    log_probs_and_entropy(entropy_logits, torch.tensor(0))[1].backward()
+    assert entropy_logits.grad.abs().max() < 1e-6 < 0.7 < logits.grad.abs().max()
 
 
 def test_sft_loss_by_hand_ignores_padding():

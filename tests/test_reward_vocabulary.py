@@ -76,14 +76,15 @@ def test_a_user_reward_by_dotted_path_trains_hello_and_scores_best_of_n(in_tmp, 
     assert 0 < rewards[0] < 0.5  # the user's fraction, not the seed's outcome reward (negative at first)
 
     args = ["--config", HELLO, "--ckpt_path", "checkpoints/hello/last.ckpt", "--trainer.default_root_dir", "sweep"]
-    sweep = ["--sweep.methods", "[best_of_n]", "--sweep.budget_multipliers", "[4]", "--sweep.repeats", "4"]
+    # 16 draws: hello.yaml's uniform KL keeps a solved policy sampling other characters (greedy types "hello")
+    sweep = ["--sweep.methods", "[best_of_n]", "--sweep.budget_multipliers", "[16]", "--sweep.repeats", "4"]
     scorer = f"{user_module}.hello_characters"
     assert run_cli("test", *args, *sweep, "--sweep.scorers", f"{{best_of_n: {scorer}}}") == 0
     [row] = list(csv.DictReader(next((in_tmp / "sweep").rglob("sweep.csv")).open()))
     assert (row["method"], row["scorer"], row["oracle"], float(row["accuracy"])) == ("best_of_n", scorer, "False", 1.0)
 
     predict = ["predict", "--config", HELLO, "--ckpt_path", "checkpoints/hello/last.ckpt"]
-    search = ["--search.method", "best_of_n", "--search.budget_multiplier", "4", "--search.output", "p.jsonl"]
+    search = ["--search.method", "best_of_n", "--search.budget_multiplier", "16", "--search.output", "p.jsonl"]
     weighted = f"outcome+0.5*{user_module}.hello_characters"
     assert run_cli(*predict, "--data.predict_prompts", '[""]', *search, "--search.scorer", weighted) == 0
     [record] = [json.loads(line) for line in (in_tmp / "p.jsonl").read_text().splitlines()]

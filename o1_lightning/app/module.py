@@ -39,6 +39,9 @@ class PolicyModule(L.LightningModule):
             (a value head on the GRU and generalised advantage estimation, as in PPO).
         normalize: standardise advantages per episode (the seed), per batch, or none.
         entropy_coef: weight of the entropy bonus.
+        uniform_kl_coef: weight of the KL(uniform || policy) penalty at each action: it keeps every action's
+            probability off zero, so a position collapsed onto a wrong action still samples the right one (the
+            entropy bonus's gradient vanishes there). configs/long_target.yaml learns by RL alone with it.
         moving_average_momentum: momentum of the moving-average baseline.
         log_samples_every_n_steps: how often a few decoded samples go to TensorBoard as text (0: never).
         init_from: a checkpoint whose policy weights start the fit (e.g. an SFT run's last.ckpt); a resumed fit
@@ -65,6 +68,7 @@ class PolicyModule(L.LightningModule):
         baseline: str = "group",
         normalize: str = "none",
         entropy_coef: float = 0.0,
+        uniform_kl_coef: float = 0.0,
         moving_average_momentum: float = 0.9,
         log_samples_every_n_steps: int = 50,
         objective: str = "reinforce",
@@ -86,6 +90,8 @@ class PolicyModule(L.LightningModule):
                 f"model.kl_coef and model.value_coef must be >= 0 and model.gae_lambda in [0, 1], "
                 f"got {kl_coef}, {value_coef}, {gae_lambda}"
             )
+        if uniform_kl_coef < 0:
+            raise O1Error(f"model.uniform_kl_coef must be >= 0, got {uniform_kl_coef}")
         if ppo_epochs < 1 or num_minibatches < 1 or clip_range <= 0:
             raise O1Error(
                 f"model.ppo_epochs and model.num_minibatches must be >= 1 and model.clip_range > 0, "
@@ -113,7 +119,9 @@ class PolicyModule(L.LightningModule):
         if kl_coef > 0:
             self.reference = build_policy(*shape, **extras)
             frozen_copy(self.policy, self.reference)
-        settings = LossSettings(normalize, entropy_coef, value_coef, kl_coef, ppo_epochs, num_minibatches, clip_range)
+        settings = LossSettings(
+            normalize, entropy_coef, value_coef, kl_coef, ppo_epochs, num_minibatches, clip_range, uniform_kl_coef
+        )
         self.objective = objective_type(settings, self.policy, self.baseline, self.reference)
         self.automatic_optimization = not self.objective.manual_optimization
         self.task: Task | None = None

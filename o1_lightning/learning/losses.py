@@ -17,6 +17,20 @@ def entropy_bonus(entropy: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     return masked_mean(entropy, mask)
 
 
+def uniform_kl(logits: torch.Tensor) -> torch.Tensor:
+    """KL(uniform || pi) per position over the actions the logits allow (finite ones): (..., V) -> (...).
+
+    An exploration penalty: unlike the entropy bonus, whose gradient vanishes as pi becomes deterministic, its
+    gradient on the logits is pi - uniform, so a position that collapsed onto a wrong action keeps sampling the
+    others (0 for a uniform policy, log(n) - mean log pi over the n allowed actions in general).
+    """
+    allowed = torch.isfinite(logits)
+    log_probs = torch.log_softmax(logits, dim=-1)
+    count = allowed.sum(-1).clamp(min=1)
+    mean_log_prob = torch.where(allowed, log_probs, torch.zeros_like(log_probs)).sum(-1) / count
+    return -torch.log(count.to(logits.dtype)) - mean_log_prob
+
+
 def sft_loss(log_probs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Teacher-forced cross-entropy: -mean log pi(demonstrated token) over the completion's tokens (end included).
 

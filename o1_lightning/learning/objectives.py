@@ -23,6 +23,7 @@ from o1_lightning.learning.losses import (
     ppo_clip_loss,
     reinforce_loss,
     sft_loss,
+    uniform_kl,
     value_loss,
 )
 from o1_lightning.learning.rollout import Rollout
@@ -32,16 +33,18 @@ OptimizerStep = Callable[[torch.Tensor], None]  # backward, clip, step: manual o
 
 
 def teacher_forced(
-    policy: GRUPolicy, tokens: torch.Tensor, mask: torch.Tensor
-) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-    """Teacher-forced (B, T-1) log-probs of the taken tokens, entropies and values (None without a value head).
+    policy: GRUPolicy, tokens: torch.Tensor, mask: torch.Tensor, with_uniform_kl: bool = False
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
+    """Teacher-forced (B, T-1) log-probs of the taken tokens, entropies, values (None without a value head) and
+    KL(uniform || policy) at each position (None unless `with_uniform_kl`).
 
     Log-probs are zeroed off the action mask: a padding target's is -inf, which would turn into NaN gradients
     through the KL and PPO ratios.
     """
     logits, values = policy(tokens[:, :-1])  # (B, T-1, V), (B, T-1) or None
     log_probs, entropy = log_probs_and_entropy(logits, tokens[:, 1:])
-    return torch.where(mask, log_probs, torch.zeros_like(log_probs)), entropy, values
+    kl_uniform = uniform_kl(logits) if with_uniform_kl else None  # (B, T-1)
+    return torch.where(mask, log_probs, torch.zeros_like(log_probs)), entropy, values, kl_uniform
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,7 @@ class LossSettings:
     ppo_epochs: int = 4
     num_minibatches: int = 4
     clip_range: float = 0.2
+    uniform_kl_coef: float = 0.0
 
 
 @dataclass
@@ -107,16 +111,21 @@ class PolicyGradient(Objective):
         entropy: torch.Tensor,
         values: torch.Tensor | None,
         returns: torch.Tensor,
+        kl_uniform: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        """policy loss - entropy bonus (+ value loss) (+ KL to the reference), and each term by name."""
+        """policy loss - entropy bonus (+ KL(uniform || policy)) (+ value loss) (+ KL to the reference), and each
+        term by name."""
         terms = {"policy_loss": policy_loss.detach(), "entropy": entropy_bonus(entropy, mask)}
         loss = policy_loss - self.settings.entropy_coef * terms["entropy"]
+        if kl_uniform is not None:
+            terms["uniform_kl"] = adv.masked_mean(kl_uniform, mask)
+            loss = loss + self.settings.uniform_kl_coef * terms["uniform_kl"]
         if values is not None:
             terms["value_loss"] = value_loss(values, returns, mask)
             loss = loss + self.settings.value_coef * terms["value_loss"]
         if self.reference is not None:
             with torch.no_grad():
-                ref_log_probs, _, _ = teacher_forced(self.reference, tokens, mask)
+                ref_log_probs, *_ = teacher_forced(self.reference, tokens, mask)
             terms["kl"] = adv.masked_mean(k3_kl(log_probs, ref_log_probs), mask)
             loss = loss + self.settings.kl_coef * terms["kl"]
         return loss, terms
@@ -127,12 +136,13 @@ class Reinforce(PolicyGradient):
 
     def step(self, batch: Rollout, optimizer_step: OptimizerStep | None, step: int) -> StepOutput:
         mask = batch.action_mask
-        log_probs, entropy, values = teacher_forced(self.policy, batch.tokens, mask)
+        explore = self.settings.uniform_kl_coef > 0
+        log_probs, entropy, values, kl_uniform = teacher_forced(self.policy, batch.tokens, mask, explore)
         advantages, returns = self.advantages(batch, values)
         policy_loss = reinforce_loss(log_probs, advantages, mask)
-        loss, terms = self.regularized(policy_loss, batch.tokens, mask, log_probs, entropy, values, returns)
+        loss, terms = self.regularized(policy_loss, batch.tokens, mask, log_probs, entropy, values, returns, kl_uniform)
         if batch.demo_tokens is not None:  # expert iteration: imitate verified solutions found by search
-            demo_log_probs, _, _ = teacher_forced(self.policy, batch.demo_tokens, batch.demo_mask)
+            demo_log_probs, *_ = teacher_forced(self.policy, batch.demo_tokens, batch.demo_mask)
             terms["imitation_loss"] = sft_loss(demo_log_probs, batch.demo_mask)
             loss = loss + batch.demo_weight * terms["imitation_loss"]
         sampling_entropy = terms.pop("entropy").detach()
@@ -160,7 +170,7 @@ class PPO(PolicyGradient):
     def step(self, batch: Rollout, optimizer_step: OptimizerStep | None, step: int) -> StepOutput:
         mask = batch.action_mask
         with torch.no_grad():
-            _, entropy, values = teacher_forced(self.policy, batch.tokens, mask)
+            _, entropy, values, _ = teacher_forced(self.policy, batch.tokens, mask)
             advantages, returns = self.advantages(batch, values)
             sampling_entropy = entropy_bonus(entropy, mask)
         # The shuffle is drawn from the step number, so a resumed fit replays exactly the uninterrupted one.
@@ -171,11 +181,14 @@ class PPO(PolicyGradient):
             order = torch.randperm(size, generator=generator).to(batch.tokens.device)
             for rows in order.split(size // self.settings.num_minibatches):
                 tokens, minibatch_mask = batch.tokens[rows], mask[rows]
-                log_probs, entropy, minibatch_values = teacher_forced(self.policy, tokens, minibatch_mask)
+                explore = self.settings.uniform_kl_coef > 0
+                log_probs, entropy, minibatch_values, kl_uniform = teacher_forced(
+                    self.policy, tokens, minibatch_mask, explore
+                )
                 old_log_probs = batch.old_log_probs[rows]
                 policy_loss = ppo_clip_loss(log_probs, old_log_probs, advantages[rows], minibatch_mask, clip)
                 loss, terms = self.regularized(
-                    policy_loss, tokens, minibatch_mask, log_probs, entropy, minibatch_values, returns[rows]
+                    policy_loss, tokens, minibatch_mask, log_probs, entropy, minibatch_values, returns[rows], kl_uniform
                 )
                 optimizer_step(loss)
                 terms.pop("entropy")
@@ -193,7 +206,7 @@ class SFT(Objective):
 
     def step(self, batch: Rollout, optimizer_step: OptimizerStep | None, step: int) -> StepOutput:
         mask = batch.action_mask
-        log_probs, entropy, _ = teacher_forced(self.policy, batch.tokens, mask)
+        log_probs, entropy, *_ = teacher_forced(self.policy, batch.tokens, mask)
         terms = {"entropy": entropy_bonus(entropy, mask).detach(), "length": batch.lengths.float().mean()}
         return StepOutput(sft_loss(log_probs, mask), terms, None)
 
