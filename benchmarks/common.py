@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 import time
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from o1_lightning.tasks import Task
 
 __all__ = [
     "emit", "summarise", "single_run", "format_ci", "fit", "curve", "load_policy", "accuracy", "CONFIGS",
-    "emit_run", "summarise_solved_runs",
+    "emit_run", "summarise_solved_runs", "fit_in_scratch",
 ]  # fmt: skip
 
 REPO = Path(__file__).resolve().parents[1]
@@ -47,6 +48,18 @@ def fit(config: str, *args: str) -> dict[str, float]:
         if exit_.code:
             raise RuntimeError(f"fit {config} {' '.join(args)} failed with status {exit_.code}") from None
     return {"wall_s": time.perf_counter() - wall, "cpu_s": time.process_time() - cpu}
+
+
+def fit_in_scratch(config: str, args: list[str], tags: tuple[str, ...]) -> tuple[float, dict[str, dict[int, float]]]:
+    """`fit` in a scratch folder (its logs and checkpoints too): wall seconds and each TensorBoard tag's curve."""
+    here = os.getcwd()
+    with tempfile.TemporaryDirectory() as root:
+        os.chdir(root)  # configs name relative checkpoint folders: keep them out of the checkout
+        try:
+            seconds = fit(config, *args)["wall_s"]
+        finally:
+            os.chdir(here)
+        return seconds, {tag: curve(Path(root), tag) for tag in tags}
 
 
 def curve(log_dir: Path, tag: str) -> dict[int, float]:

@@ -21,12 +21,9 @@ Run: `python benchmarks/long_target.py [--variants rl oracle_imitation] [--seeds
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import tempfile
-from pathlib import Path
 
-from common import curve, emit_run, fit, summarise_solved_runs
+from common import emit_run, fit_in_scratch, summarise_solved_runs
 
 VOCAB = "abcdefghijklmnopqrstuvwxyz "
 SENTENCE = "a policy learns to type this sentence by reinforcement alone"
@@ -56,18 +53,11 @@ def benchmark_targets(seed: int = 4064) -> list[str]:
 def run(variant: str, target: str, seed: int, max_updates: int | None = None) -> dict:
     """One fit in a scratch folder (its checkpoints too): updates to solve (None: not solved) and wall seconds."""
     config, overrides = VARIANTS[variant]
-    here = os.getcwd()
-    with tempfile.TemporaryDirectory() as root:
-        args = ["--data.task.init_args.target", target, "--seed_everything", str(seed), "--data.seed", str(seed)]
-        args += ["--trainer.enable_model_summary", "false", *overrides]
-        args += ["--trainer.max_steps", str(max_updates)] if max_updates else []
-        os.chdir(root)  # the config's checkpoint folder is relative: keep it out of the checkout
-        try:
-            seconds = fit(config, *args)["wall_s"]
-        finally:
-            os.chdir(here)
-        accuracy = curve(Path(root), "val/accuracy")
-        step_accuracy = curve(Path(root), "val/step_accuracy")
+    args = ["--data.task.init_args.target", target, "--seed_everything", str(seed), "--data.seed", str(seed)]
+    args += ["--trainer.enable_model_summary", "false", *overrides]
+    args += ["--trainer.max_steps", str(max_updates)] if max_updates else []
+    seconds, curves = fit_in_scratch(config, args, ("val/accuracy", "val/step_accuracy"))
+    accuracy, step_accuracy = curves["val/accuracy"], curves["val/step_accuracy"]
     solved = [step for step, value in sorted(accuracy.items()) if value == 1.0]
     return {
         "variant": variant,

@@ -12,12 +12,9 @@ Run: `python benchmarks/short_targets.py [--seeds 0 1 2] [--max-updates 100]`.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import tempfile
-from pathlib import Path
 
-from common import curve, emit_run, fit, summarise_solved_runs
+from common import emit_run, fit_in_scratch, summarise_solved_runs
 
 VOCAB = "abcdefghijklmnopqrstuvwxyz "
 TUNED_ON = ["good day", "hello", "abc", "reinforce me"]
@@ -32,16 +29,10 @@ def benchmark_targets(count: int = 3, seed: int = 2026) -> list[str]:
 
 def run(config: str, target: str, seed: int, max_updates: int, extra: list[str]) -> dict:
     """One fit in a scratch folder (its checkpoints too); updates to solve (None: not within max_updates)."""
-    here = os.getcwd()
-    with tempfile.TemporaryDirectory() as root:
-        args = ["--data.task.init_args.target", target, "--seed_everything", str(seed), "--data.seed", str(seed)]
-        args += ["--trainer.max_steps", str(max_updates), "--trainer.enable_model_summary", "false", *extra]
-        os.chdir(root)  # the config's checkpoint folder is relative: keep it out of the checkout
-        try:
-            seconds = fit(config, *args)["wall_s"]
-        finally:
-            os.chdir(here)
-        accuracy = curve(Path(root), "val/accuracy")
+    args = ["--data.task.init_args.target", target, "--seed_everything", str(seed), "--data.seed", str(seed)]
+    args += ["--trainer.max_steps", str(max_updates), "--trainer.enable_model_summary", "false", *extra]
+    seconds, curves = fit_in_scratch(config, args, ("val/accuracy",))
+    accuracy = curves["val/accuracy"]
     solved = [step for step, value in sorted(accuracy.items()) if value == 1.0]
     return {"target": target, "seed": seed, "updates": solved[0] + 1 if solved else None, "wall_s": round(seconds, 1)}
 
