@@ -14,15 +14,12 @@ from __future__ import annotations
 import argparse
 import tempfile
 import time
-from pathlib import Path
 
 import lightning as L
 import torch
-from common import emit, summarise
-from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from common import emit, fit_in_scratch, summarise
 from torch import nn
 
-from o1_lightning.app.cli import main as train_main
 from o1_lightning.app.data import RolloutDataModule
 from o1_lightning.app.module import PolicyModule
 from o1_lightning.learning.sample_rollout import make_rollout
@@ -30,7 +27,6 @@ from o1_lightning.policy.tokenizer import BOS, SPECIALS
 from o1_lightning.rewards.functions import RewardFunction
 from o1_lightning.tasks import TargetTask
 
-CONFIG = Path(__file__).resolve().parents[1] / "configs" / "hello.yaml"
 READINGS = ("normalised", "raw")  # returns normalised within each episode, or left as they are
 
 
@@ -193,13 +189,12 @@ def fit_rate(steps: int, root: str, seed: int = 0) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def hello_updates_to_solve(root: str, seed: int) -> int:
-    """`python train.py fit --config configs/hello.yaml` with `seed`; the update at which val/accuracy reached 1."""
-    args = ["fit", "--config", str(CONFIG), "--seed_everything", str(seed), "--data.seed", str(seed)]
-    train_main([*args, "--trainer.default_root_dir", root, "--trainer.enable_progress_bar", "false"])
-    events = EventAccumulator(str(next(Path(root).rglob("events.out.tfevents.*"))))
-    events.Reload()
-    solved = [event.step for event in events.Scalars("val/accuracy") if event.value == 1.0]
+def hello_updates_to_solve(seed: int) -> int:
+    """`python train.py fit --config configs/hello.yaml` with `seed`, in a scratch folder (its checkpoints too);
+    the update at which val/accuracy reached 1 (-1: never)."""
+    args = ["--seed_everything", str(seed), "--data.seed", str(seed)]
+    _, curves = fit_in_scratch("hello.yaml", args, ("val/accuracy",))
+    solved = [step for step, value in sorted(curves["val/accuracy"].items()) if value == 1.0]
     return solved[0] + 1 if solved else -1
 
 
@@ -232,8 +227,7 @@ def learning(seeds: list[int], quick: bool) -> None:
     """Updates hello.yaml needs, and whether our reading of the seed (both readings) types "hello" at all."""
     solved_at = []
     for seed in seeds:
-        with tempfile.TemporaryDirectory() as root:
-            solved_at.append(hello_updates_to_solve(root, seed))
+        solved_at.append(hello_updates_to_solve(seed))
     emit(
         "hello_updates_to_solve", summarise(solved_at, seeds), "updates (-1: never)", goal="<= 20", config="hello.yaml"
     )
