@@ -16,7 +16,7 @@ def test_the_trie_of_three_rows_by_hand():
     assert levels[1].row_node.tolist() == [0, 0, 1]
     assert levels[2].token.tolist() == [3, 4, 3] and levels[2].parent.tolist() == [0, 0, 1]
     assert levels[2].row_node.tolist() == [0, 1, 2]
-    assert distinct_prefixes(tokens) == 6
+    assert distinct_prefixes(levels) == 6
 
 
 @pytest.mark.parametrize("num_layers", [1, 2])
@@ -37,7 +37,7 @@ def test_shared_prefix_pass_equals_nn_gru_with_its_gradients(num_layers):
 
     shared, shared_grads = loss_and_grads(lambda t: shared_prefix_features(policy.gru, policy.embedding, t))
     plain, plain_grads = loss_and_grads(lambda t: policy.gru(policy.embedding(t))[0])
-    assert distinct_prefixes(tokens) < tokens.numel()
+    assert distinct_prefixes(prefix_levels(tokens)) < tokens.numel()
     torch.testing.assert_close(shared, plain, atol=1e-6, rtol=1e-5)
     assert len(shared_grads) == len(plain_grads)
     for ours, reference in zip(shared_grads, plain_grads):

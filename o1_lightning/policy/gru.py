@@ -8,7 +8,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from o1_lightning.policy.shared_prefix import distinct_prefixes, shared_prefix_features
+from o1_lightning.policy.shared_prefix import distinct_prefixes, prefix_levels, shared_prefix_features
 from o1_lightning.policy.tokenizer import BOS, EOS, PAD
 
 
@@ -54,17 +54,13 @@ class GRUPolicy(nn.Module):
         that step loop beats nn.GRU's even with nothing shared, and on an accelerator when it halves the steps
         (its fused nn.GRU is fast, so only sharing pays there). Same values, up to float rounding.
         """
-        if hidden is None and self.share_prefixes(tokens):
-            features = shared_prefix_features(self.gru, self.embedding, tokens)  # (B, T, H)
+        levels = prefix_levels(tokens) if hidden is None else None  # built once: to decide and to run
+        if levels is not None and (tokens.device.type == "cpu" or distinct_prefixes(levels) <= tokens.numel() // 2):
+            features = shared_prefix_features(self.gru, self.embedding, tokens, levels)  # (B, T, H)
         else:
             features, _ = self.gru(self.embedding(tokens), hidden)  # (B, T, H)
         values = self.value(features).squeeze(-1) if self.value is not None else None
         return self._logits(features), values
-
-    def share_prefixes(self, tokens: torch.Tensor) -> bool:
-        if tokens.device.type == "cpu":
-            return True
-        return distinct_prefixes(tokens) <= tokens.numel() // 2
 
     def encode(self, prompt_tokens: torch.Tensor, lengths: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Read right-padded prompts: (B, V) logits of the first completion token and the (L, B, H) hidden state."""

@@ -36,8 +36,11 @@ def prefix_levels(tokens: torch.Tensor) -> list[PrefixLevel]:
     return levels
 
 
-def shared_prefix_features(gru: nn.GRU, inputs: nn.Embedding, tokens: torch.Tensor) -> torch.Tensor:
-    """The top layer's (B, T, H) outputs of `gru` over embedded `tokens`, from a zero state, one step per trie level."""
+def shared_prefix_features(
+    gru: nn.GRU, inputs: nn.Embedding, tokens: torch.Tensor, levels: list[PrefixLevel] | None = None
+) -> torch.Tensor:
+    """The top layer's (B, T, H) outputs of `gru` over embedded `tokens`, from a zero state, one step per trie level
+    (`levels`: the tokens' trie when the caller has built it already)."""
     layers = gru.num_layers
     weights = [
         [getattr(gru, f"{name}_l{layer}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
@@ -45,7 +48,7 @@ def shared_prefix_features(gru: nn.GRU, inputs: nn.Embedding, tokens: torch.Tens
     ]
     hidden = [tokens.new_zeros((1, gru.hidden_size), dtype=inputs.weight.dtype) for _ in range(layers)]  # (1, H)
     features = []
-    for level in prefix_levels(tokens):
+    for level in levels if levels is not None else prefix_levels(tokens):
         x = inputs(level.token)  # (U, E)
         for layer in range(layers):
             hidden[layer] = torch.gru_cell(x, hidden[layer][level.parent], *weights[layer])  # (U, H)
@@ -54,6 +57,6 @@ def shared_prefix_features(gru: nn.GRU, inputs: nn.Embedding, tokens: torch.Tens
     return torch.stack(features, 1)  # (B, T, H)
 
 
-def distinct_prefixes(tokens: torch.Tensor) -> int:
-    """How many GRU steps the shared-prefix pass takes for (B, T) tokens (B * T for rows that share nothing)."""
-    return sum(len(level.token) for level in prefix_levels(tokens))
+def distinct_prefixes(levels: list[PrefixLevel]) -> int:
+    """How many GRU steps the shared-prefix pass takes over a trie (B * T for rows that share nothing)."""
+    return sum(len(level.token) for level in levels)
