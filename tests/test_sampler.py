@@ -3,9 +3,10 @@
 import pytest
 import torch
 
+from o1_lightning.policy import sampler as sampler_module
 from o1_lightning.policy.gru import GRUPolicy
 from o1_lightning.policy.gru_step import PrecomputedStep
-from o1_lightning.policy.sampler import draw_tokens, sample
+from o1_lightning.policy.sampler import Samples, binary_search_draw, draw_tokens, sample
 from o1_lightning.policy.tokenizer import EOS, PAD, SPECIALS, CharTokenizer
 
 INF = float("inf")
@@ -109,3 +110,60 @@ def test_one_prompt_encoded_once_equals_the_prompt_repeated(batch):
     plain = sample(policy, repeated, repeated_lengths, 5, generator)
     assert torch.equal(expanded.tokens, plain.tokens) and torch.equal(expanded.lengths, plain.lengths)
     torch.testing.assert_close(expanded.log_probs, plain.log_probs)
+
+
+def test_the_binary_search_draw_equals_the_full_rule(monkeypatch):
+    """The CPU fast path (one searchsorted) draws exactly what the full rule draws, masked tokens and ties included."""
+    generator = torch.Generator().manual_seed(3)
+    logits = torch.randn(4000, 9, generator=generator).mul_(3).round_()  # rounding makes ties
+    logits[:, :2] = -INF  # masked in front, as PAD and BOS are
+    logits[torch.rand(4000, 9, generator=generator) < 0.2] = -INF  # masked tokens in between and at the tail
+    logits[:, 4] = 0.0  # every row keeps a positive token
+    rows = torch.log_softmax(logits, dim=-1)
+    uniforms = torch.rand(4000, generator=generator)
+    uniforms[:50] = 0.0
+    fast = binary_search_draw(rows, uniforms, None)
+    assert fast is not None  # the fast path settled every row itself
+    monkeypatch.setattr(sampler_module, "binary_search_draw", lambda *args: None)
+    assert torch.equal(fast, draw_tokens(rows, uniforms, EOS))
+
+
+def test_a_draw_the_binary_search_cannot_settle_goes_to_the_full_rule():
+    # p = (0.198, 0.802); u = 1 lies above a total rounded below 1: the search lands on the masked tail, so the full rule decides
+    rows, uniforms = log_probs([-INF, 0.3, 1.7, -INF, -INF]).repeat(2, 1), torch.tensor([0.1, 1.0])
+    assert binary_search_draw(rows, uniforms, None) is None
+    assert draw_tokens(rows, uniforms, EOS).tolist() == [1, 2]
+
+
+def test_draws_through_shared_rows_equal_draws_on_expanded_rows():
+    table = log_probs([-INF, -INF, 0.0, 1.0], [-INF, -INF, 2.0, -1.0])  # two distinct distributions
+    shared = torch.tensor([1, 0, 0, 1, 1])
+    uniforms = torch.tensor([0.1, 0.5, 0.9, 0.95, 0.99])
+    assert torch.equal(draw_tokens(table, uniforms, EOS, shared), draw_tokens(table[shared], uniforms, EOS))
+
+
+@pytest.mark.parametrize("can_stop", [True, False])
+def test_rows_sharing_a_prefix_sample_what_rows_stepped_one_by_one_sample(can_stop, monkeypatch):
+    """Sharing the GRU state of rows that drew the same prefix changes no sample (SHARE_LIMIT 0: never shared)."""
+    policy, tokenizer = make_policy(can_stop)
+    prompts, lengths = tokenizer.encode_prompts(["", "ab"])
+    rows = torch.tensor([0, 1]).repeat_interleave(200)
+
+    def draw() -> Samples:
+        return sample(policy, prompts, lengths, 7, torch.Generator().manual_seed(1), rows=rows)
+
+    shared = draw()
+    monkeypatch.setattr(sampler_module, "SHARE_LIMIT", 0.0)
+    alone = draw()
+    assert torch.equal(shared.tokens, alone.tokens) and torch.equal(shared.lengths, alone.lengths)
+    torch.testing.assert_close(shared.log_probs, alone.log_probs)
+
+
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_the_step_by_step_prompt_encoding_equals_the_gru_encoding(num_layers):
+    policy, tokenizer = make_policy(num_layers=num_layers)
+    prompts, lengths = tokenizer.encode_prompts(["", "ab", "cabca"])  # lengths 1, 3 and 6 with BOS
+    logits, hidden = policy.encode(prompts, lengths)
+    fast_logits, fast_hidden = PrecomputedStep(policy).encode(prompts, lengths)
+    torch.testing.assert_close(fast_hidden, hidden, atol=1e-6, rtol=1e-5)
+    torch.testing.assert_close(fast_logits, logits, atol=1e-6, rtol=1e-5)
