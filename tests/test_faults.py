@@ -153,6 +153,10 @@ def test_a_damaged_checkpoint_is_refused_in_one_line(in_tmp, capsys):
         assert len(errors) == 1 and message in errors[0], (name, errors)
         assert not (in_tmp / f"checkpoints/{name}").exists() and not (in_tmp / f"lightning_logs/{name}").exists()
     assert run_cli("predict", "--config", DEBUG, "--ckpt_path", "nan.ckpt", "--data.predict_prompts", "['']") == 2
+    capsys.readouterr()
+    assert run_cli("fit", "--config", DEBUG, "--model.init_from", "nan.ckpt", "--run_name", "init_from_nan") == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "has non-finite values in head.bias" in errors[0], errors
 
 
 def reward_model_cli(*args: str) -> int:

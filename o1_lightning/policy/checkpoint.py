@@ -65,6 +65,7 @@ def policy_weights(checkpoint: dict, path: str, vocab: str, policy: GRUPolicy) -
                 f"checkpoint {path!r} has {name} of shape {tuple(saved[name].shape)}, this policy "
                 f"{tuple(own.shape)}: embedding_dim, hidden_size and num_layers must match"
             )
+        check_finite(saved[name], name, path)
         weights[name] = saved[name]
     return weights
 
@@ -88,9 +89,7 @@ def policy_from_checkpoint(path: str | Path) -> tuple[GRUPolicy, dict]:
     shape = [hparams.get(name, default) for name, default in (("embedding_dim", 32), ("hidden_size", 128))]
     extras = {"attention": hparams.get("attention", False), "max_length": hparams.get("max_length", 64)}
     policy = build_policy(size, *shape, hparams.get("num_layers", 1), can_stop=hparams.get("can_stop", True), **extras)
-    weights = policy_weights(saved, str(path), hparams["vocab"], policy)
-    check_weights_fit(weights, {k: v for k, v in policy.state_dict().items() if k in weights}, path)
-    policy.load_state_dict(weights, strict=False)
+    policy.load_state_dict(policy_weights(saved, str(path), hparams["vocab"], policy), strict=False)
     return policy.eval(), saved
 
 
@@ -106,8 +105,13 @@ def check_weights_fit(saved: dict[str, torch.Tensor], own: dict[str, torch.Tenso
                 f"checkpoint {str(path)!r} does not fit this model: {name} has shape {tuple(tensor.shape)}, "
                 f"the model's is {tuple(own[name].shape)} (its hyperparameters do not match its weights)"
             )
-        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-            raise O1Error(f"checkpoint {str(path)!r} has non-finite values in {name}: it cannot be resumed or used")
+        check_finite(tensor, name, path)
+
+
+def check_finite(tensor: torch.Tensor, name: str, path: str | Path) -> None:
+    """O1Error in one line when a checkpoint's floating-point tensor holds a NaN or an inf."""
+    if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+        raise O1Error(f"checkpoint {str(path)!r} has non-finite values in {name}: it cannot be resumed or used")
 
 
 def save_atomically(value: object, path: str | Path) -> None:
