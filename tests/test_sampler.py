@@ -129,7 +129,8 @@ def test_the_binary_search_draw_equals_the_full_rule(monkeypatch):
 
 
 def test_a_draw_the_binary_search_cannot_settle_goes_to_the_full_rule():
-    # p = (0.198, 0.802); u = 1 lies above a total rounded below 1: the search lands on the masked tail, so the full rule decides
+    # p = (0.198, 0.802); u = 1 lies above a total rounded below 1: the search lands on the masked tail,
+    # so the full rule decides
     rows, uniforms = log_probs([-INF, 0.3, 1.7, -INF, -INF]).repeat(2, 1), torch.tensor([0.1, 1.0])
     assert binary_search_draw(rows, uniforms, None) is None
     assert draw_tokens(rows, uniforms, EOS).tolist() == [1, 2]
