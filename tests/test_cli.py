@@ -41,12 +41,20 @@ def test_resumed_run_continues_the_same_curve(half, in_tmp):
     assert torch.load(in_tmp / "checkpoints/resumed/last.ckpt", weights_only=True)["global_step"] == half
     resume = ["--ckpt_path", "checkpoints/resumed/last.ckpt", "--trainer.max_steps", str(full)]
     assert run_cli("fit", *common, *resume, "--run_name", "resumed") == 0
-    for tag in ("train/reward", "train/entropy", "val/accuracy"):
+    for tag in ("train/reward", "train/entropy", "val/accuracy", "train/sampled_token_steps"):
         reference = scalars(in_tmp / "lightning_logs/full", tag)
         first, second = series(in_tmp / "lightning_logs/resumed", tag)
         assert not set(first) & set(second), tag  # no step logged twice
         assert {**first, **second} == reference, tag  # same steps, same values
     assert sorted(scalars(in_tmp / "lightning_logs/full", "train/reward")) == list(range(full))
+
+
+def test_the_run_counts_the_token_steps_it_sampled(in_tmp):
+    """debug.yaml: 32 episodes of "hi" (2 actions each, no end token) per update: 64 token-steps per update."""
+    assert run_cli("fit", "--config", DEBUG, "--trainer.max_steps", "6") == 0
+    counted = scalars(in_tmp / "lightning_logs/debug", "train/sampled_token_steps")
+    assert counted == {step: 64.0 * (step + 1) for step in range(6)}
+    assert torch.load(in_tmp / "checkpoints/debug/last.ckpt", weights_only=True)["sampled_token_steps"] == 6 * 64
 
 
 BAD_INPUTS = [

@@ -63,6 +63,9 @@ def test_refresh_fills_the_buffer_and_a_resumed_run_keeps_it(in_tmp):
     assert len(saved["RolloutDataModule"]["buffer"]["items"]) > 0  # verified solutions were kept
     resume = ["--ckpt_path", "checkpoints/debug/last.ckpt", "--trainer.max_steps", "10"]
     assert run_cli("fit", *common, *resume, "--trainer.default_root_dir", "resumed") == 0
-    for tag in ("train/reward", "search/buffer_size", "train/imitation_loss"):
+    for tag in ("train/reward", "search/buffer_size", "train/imitation_loss", "train/sampled_token_steps"):
         reference, resumed = scalars(in_tmp / "full", tag), scalars(in_tmp / "resumed", tag)
         assert reference and resumed == reference, tag
+    # 10 rollouts of 32 x 2 token-steps, and 5 refreshes of best-of-N over 2 prompts at 8 x 2 token-steps each
+    final = torch.load(in_tmp / "checkpoints/debug/last.ckpt", weights_only=True)
+    assert final["sampled_token_steps"] == 10 * 64 + 5 * 2 * 16

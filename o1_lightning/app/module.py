@@ -131,6 +131,9 @@ class PolicyModule(L.LightningModule):
         )
         self.val_accuracy = MeanMetric()
         self.val_step_accuracy = MeanMetric()
+        # Policy token-steps this run has sampled, rollouts and search refreshes together, summed over ranks: the
+        # compute axis on which expert iteration and RL compare. Checkpoints carry it beside the weights.
+        self.register_buffer("sampled_token_steps", torch.zeros((), dtype=torch.long), persistent=False)
 
     def transfer_batch_to_device(self, batch, device: torch.device, dataloader_idx: int):
         """A Rollout is sampled on the policy's device already; Lightning's generic transfer would deep-copy it."""
@@ -150,9 +153,16 @@ class PolicyModule(L.LightningModule):
         logging = self.logging_this_step()  # decided before PPO's optimizer steps move global_step
         optimizer_step = self.optimizer_step_now if self.objective.manual_optimization else None
         output = self.objective.step(batch, optimizer_step, self.global_step)
+        if output.sampling_entropy is not None:  # a sampled batch, not demonstrations
+            self.add_sampled_token_steps(batch.lengths.sum())
         if logging:
             self.log_step(batch, output)
         return output.loss
+
+    def add_sampled_token_steps(self, token_steps: torch.Tensor | int) -> None:
+        """Add this rank's newly sampled policy token-steps, summed over ranks: every rank holds the run's total."""
+        count = torch.as_tensor(token_steps, dtype=torch.long, device=self.sampled_token_steps.device)
+        self.sampled_token_steps += self.trainer.strategy.reduce(count, reduce_op="sum")
 
     def optimizer_step_now(self, loss: torch.Tensor) -> None:
         """One manual optimizer step (PPO's minibatches): backward, optional clipping, step."""
@@ -205,6 +215,8 @@ class PolicyModule(L.LightningModule):
                 batch_size=1,  # given, so that Lightning does not search the batch for its size
             )
         self.log("train/loss", loss, on_step=True, on_epoch=False, sync_dist=True, batch_size=1)  # mean over ranks
+        steps = self.sampled_token_steps.float()  # the same on every rank: no sync
+        self.log("train/sampled_token_steps", steps, on_step=True, on_epoch=False, batch_size=1)
         every = self.hparams.log_samples_every_n_steps
         # at the first written step of every `every` (metrics are written every log_every_n_steps; both must meet)
         if every and self.global_step % every < max(self.trainer.log_every_n_steps, 1):
@@ -297,8 +309,13 @@ class PolicyModule(L.LightningModule):
         if batch_size is not None:
             self.check_schedule(batch_size)
 
+    def on_save_checkpoint(self, checkpoint: dict) -> None:
+        checkpoint["sampled_token_steps"] = int(self.sampled_token_steps)
+
     def on_load_checkpoint(self, checkpoint: dict) -> None:
-        """Checkpoints from before baselines were classes kept the moving average as `return_average`."""
+        """Older checkpoints: from before baselines were classes (the moving average as `return_average`), and
+        from before the sampled token-steps were counted."""
+        self.sampled_token_steps.fill_(checkpoint.get("sampled_token_steps", 0))  # 0: not counted before
         state = checkpoint["state_dict"]
         if "return_average" in state:
             average = state.pop("return_average")

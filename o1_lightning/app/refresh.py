@@ -67,6 +67,7 @@ class SearchRefresh(Callback):
             self.budget_multiplier * task.max_length, scorer, self.generator, **self.options,
         )  # fmt: skip
         seconds = time.perf_counter() - start
+        pl_module.add_sampled_token_steps(sum(r.compute for r in results))  # search compute is policy compute
         solved = [(r.prompt, r.completion) for r in results if task.outcome(r.prompt, r.completion)]
         for prompt, completion in (pair for rank_solved in gather_objects(solved) for pair in rank_solved):
             datamodule.buffer.add(prompt, completion)
