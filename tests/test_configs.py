@@ -1,7 +1,9 @@
 import importlib.util
+from pathlib import Path
 
 import pytest
 import torch
+import yaml
 from lightning.pytorch.cli import LightningCLI
 
 from o1_lightning.app.cli import O1CLI
@@ -36,8 +38,9 @@ def test_target_is_changed_from_the_command_line(in_tmp):
 
 @pytest.mark.parametrize("config", POLICY_CONFIGS, ids=lambda path: path.name)
 def test_every_config_writes_a_checkpoint_of_plain_types(config, in_tmp):
-    if config.stem.endswith("_rl"):  # RL starts from its SFT config's checkpoint (model.init_from)
-        sft = config.with_name(config.stem.replace("_rl", "_sft") + ".yaml")
+    init_from = (yaml.safe_load(config.read_text()).get("model") or {}).get("init_from")
+    if init_from:  # RL starts from the checkpoint of another config (checkpoints/<config>/last.ckpt): make it first
+        sft = config.with_name(Path(init_from).parent.name + ".yaml")
         assert run_cli("fit", "--config", str(sft), "--trainer.max_steps", "1") == 0
     assert run_cli("fit", "--config", str(config), "--trainer.max_steps", "1") == 0
     last = in_tmp / "checkpoints" / config.stem / "last.ckpt"

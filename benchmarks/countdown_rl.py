@@ -1,0 +1,132 @@
+"""Does RL improve on SFT on Countdown-4, and does expert iteration beat RL alone at equal policy compute?
+
+Per seed: configs/countdown_sft.yaml (SFT on solver demonstrations), then, from that checkpoint, one run per
+variant: configs/countdown_rl.yaml with CLI overrides (the reward, the KL coefficient, the learning rate, the group
+size), or configs/countdown_expert_iteration.yaml (the same RL plus a best-of-N refresh with the outcome verifier
+whose solutions are imitated). Every policy is scored by greedy decoding on the same eval-split prompts (never
+imitated, never sampled in training). Reported per variant: greedy accuracy, the paired gain over the seed's own
+SFT policy, the share of the SFT policy's errors it removes, CPU minutes, the policy token-steps it sampled
+(`train/sampled_token_steps`: rollouts and search together) and its val/accuracy (512 eval-split prompts) once it
+had sampled as many token-steps as the first variant's whole run: the comparison at equal compute. Mean [95% t
+interval] over seeds.
+
+The issue's goals: RL - SFT >= +0.10 greedy, or >= 25% of the remaining errors removed; expert iteration against
+RL alone at the same number of policy token-steps.
+Run: `python benchmarks/countdown_rl.py --seeds 0 1 2 --variants shipped outcome_only [...]`; it writes under
+--workdir/seedN (a fresh folder).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+import torch
+from common import accuracy, curve, emit, fit, load_policy, single_run, summarise
+
+from o1_lightning.tasks import CountdownTask
+
+SFT_CHECKPOINT = Path("checkpoints/countdown_sft/last.ckpt")
+RL_STEPS_PER_UPDATE = 4  # countdown_rl.yaml: 2 PPO epochs x 2 minibatches per rollout batch
+
+# Each variant is a config and the one thing it changes ("shipped": configs/countdown_rl.yaml as it is).
+VARIANTS: dict[str, tuple[str, list[str]]] = {
+    "shipped": ("countdown_rl.yaml", []),
+    "outcome_only": ("countdown_rl.yaml", ["--data.reward", "outcome"]),
+    "no_kl": ("countdown_rl.yaml", ["--model.kl_coef", "0"]),
+    "kl_0.2": ("countdown_rl.yaml", ["--model.kl_coef", "0.2"]),
+    "lr_1e-4": ("countdown_rl.yaml", ["--model.lr", "0.0001"]),
+    "lr_1e-3": ("countdown_rl.yaml", ["--model.lr", "0.001"]),
+    "group_16": ("countdown_rl.yaml", ["--data.group_size", "16"]),
+    "outcome_only_lr_1e-3": ("countdown_rl.yaml", ["--data.reward", "outcome", "--model.lr", "0.001"]),
+    "expert_iteration": ("countdown_expert_iteration.yaml", []),
+}
+
+
+def run_seed(seed: int, args: argparse.Namespace, prompts: list[str]) -> dict:
+    """SFT, then RL from it once per variant, in the current folder: greedy accuracies and CPU minutes."""
+    task = CountdownTask(4, 13, 100)
+    seeded = ["--seed_everything", str(seed), "--trainer.enable_model_summary", "false"]
+    sft = fit("countdown_sft.yaml", *seeded, "--data.seed", str(seed), "--trainer.max_steps", str(args.sft_steps))
+    result = {"sft": accuracy(load_policy(SFT_CHECKPOINT), task, prompts), "cpu": {"sft": sft["cpu_s"] / 60}}
+    rl = [*seeded, "--data.seed", str(seed + 100), "--trainer.max_steps", str(RL_STEPS_PER_UPDATE * args.rl_updates)]
+    rl += ["--trainer.val_check_interval", str(args.every), "--model.init_from", str(SFT_CHECKPOINT)]
+    for variant in args.variants:
+        config, overrides = VARIANTS[variant]
+        times = fit(config, *rl, *overrides, "--run_name", variant)
+        checkpoint = Path("checkpoints", variant, "last.ckpt")
+        result[variant] = accuracy(load_policy(checkpoint), task, prompts)
+        result["cpu"][variant] = times["cpu_s"] / 60
+        result.setdefault("curves", {})[variant] = {
+            tag: curve(Path("lightning_logs", variant), tag) for tag in ("val/accuracy", "train/sampled_token_steps")
+        }
+        print(f"seed {seed} {variant}: greedy {result[variant]:.3f} (SFT {result['sft']:.3f})", flush=True)
+    return result
+
+
+def accuracy_within(curves: dict[str, dict[int, float]], token_steps: float) -> float:
+    """val/accuracy at the last validation the run reached within `token_steps` sampled (nan: none)."""
+    spent = curves["train/sampled_token_steps"]
+    within = [step for step in curves["val/accuracy"] if spent.get(step, float("inf")) <= token_steps * 1.001]
+    return curves["val/accuracy"][max(within)] if within else float("nan")
+
+
+def over_seeds(values: list[float], seeds: list[int], bounds: tuple[float, float] | None = None) -> dict:
+    """The figure over seeds; a one-seed pilot run (an ablation screen) prints its value marked as such."""
+    if len(seeds) == 1:
+        return single_run(values[0], f"seed {seeds[0]} only: a pilot to choose variants, not a figure")
+    return summarise(values, seeds, bounds)
+
+
+def report(results: list[dict], args: argparse.Namespace) -> None:
+    seeds, name = args.seeds, "countdown_rl"
+    fields = {"prompts": f"{args.prompts} eval-split", "rl_updates": args.rl_updates, "machine": "CPU", "threads": 1}
+    emit(f"{name}/sft/greedy", over_seeds([r["sft"] for r in results], seeds, (0, 1)), "fraction", **fields)
+    emit(f"{name}/sft/cpu_minutes", over_seeds([r["cpu"]["sft"] for r in results], seeds), "min")
+    first = args.variants[0]  # the compute yardstick: what its whole run sampled
+    budgets = [max(r["curves"][first]["train/sampled_token_steps"].values()) for r in results]
+    for variant in args.variants:
+        gains = [r[variant] - r["sft"] for r in results]
+        removed = [(r[variant] - r["sft"]) / max(1 - r["sft"], 1e-9) for r in results]
+        spent = [max(r["curves"][variant]["train/sampled_token_steps"].values()) for r in results]
+        matched = [accuracy_within(r["curves"][variant], b) for r, b in zip(results, budgets)]
+        emit(f"{name}/{variant}/greedy", over_seeds([r[variant] for r in results], seeds, (0, 1)), "fraction", **fields)
+        emit(f"{name}/{variant}/gain_over_sft", over_seeds(gains, seeds), "fraction", goal=">= 0.10", **fields)
+        emit(f"{name}/{variant}/errors_removed", over_seeds(removed, seeds), "fraction", goal=">= 0.25", **fields)
+        emit(f"{name}/{variant}/cpu_minutes", over_seeds([r["cpu"][variant] for r in results], seeds), "min")
+        emit(f"{name}/{variant}/sampled_token_steps", over_seeds(spent, seeds), "policy token-steps")
+        emit(
+            f"{name}/{variant}/val_accuracy_at_{first}_token_steps", over_seeds(matched, seeds, (0, 1)), "fraction",
+            prompts="512 eval-split (val/accuracy)", token_steps=budgets,
+        )  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=["shipped"])
+    parser.add_argument("--sft-steps", type=int, default=4000)
+    parser.add_argument("--rl-updates", type=int, default=100, help="rollout batches of each RL run")
+    parser.add_argument("--every", type=int, default=10, help="validate every this many rollout batches")
+    parser.add_argument("--prompts", type=int, default=1000, help="eval-split prompts for greedy accuracy")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3 for a figure)")
+    parser.add_argument("--workdir", default="runs/countdown_rl")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    if Path(args.workdir).exists():
+        parser.error(f"{args.workdir} exists: give a fresh --workdir (Lightning would version the files)")
+    prompts = CountdownTask(4, 13, 100).sample_prompts(args.prompts, torch.Generator().manual_seed(2024), "eval")
+    results, here = [], Path.cwd()
+    for seed in args.seeds:
+        folder = Path(args.workdir, f"seed{seed}")
+        folder.mkdir(parents=True)
+        os.chdir(folder)
+        try:
+            results.append(run_seed(seed, args, prompts))
+        finally:
+            os.chdir(here)
+    report(results, args)
+
+
+if __name__ == "__main__":
+    main()
