@@ -19,6 +19,7 @@ from o1_lightning.search import (
     beam_search,
     best_of_n,
     greedy,
+    is_deterministic,
     majority_vote,
     mcts,
     most_visited_path,
@@ -257,17 +258,20 @@ def test_every_method_respects_its_budget(method, task, budget):
     results = run_search(method, policy, tokenizer, task, prompts, budget, scorer, generator)
     if method == "mcts":
         results += run_search(method, policy, tokenizer, task, prompts, budget, scorer, generator, rollout="sample")
+    if method == "beam":
+        results += run_search(method, policy, tokenizer, task, prompts, budget, scorer, generator, sample_steps=True)
     for r in results:
         assert 0 < r.compute <= budget and r.budget == budget and r.method == method
         assert len(r.completion) <= task.max_length
 
 
-@pytest.mark.parametrize("method", ["sampling", "best_of_n", "majority", "beam", "mcts"])
+@pytest.mark.parametrize("method", ["sampling", "best_of_n", "majority", "beam", "sampled_beam", "mcts"])
 def test_batched_results_equal_one_problem_at_a_time(method):
     task = EchoTask()
     policy, tokenizer = gru_setup(task, seed=1)
     prompts = ["abc", "a", "cb"]
-    options = {"rollout": "sample"} if method == "mcts" else {}
+    options = {"mcts": {"rollout": "sample"}, "sampled_beam": {"sample_steps": True}}.get(method, {})
+    method = "beam" if method == "sampled_beam" else method
 
     def gens(seeds: list[int]) -> list[torch.Generator]:
         return [torch.Generator().manual_seed(s) for s in seeds]
@@ -289,6 +293,24 @@ def test_beam_with_multi_character_steps():
     policy = TablePolicy(tokenizer, table)
     [result] = beam_search(policy, tokenizer, task, [""], 24, ProcessScorer(task, "all"), width=2, expansions=2)
     assert result.completion == "a|" and result.compute == 2 * 2 + 2  # two 2-char candidates, then two end tokens
+
+
+def test_sampled_steps_follow_the_policys_probabilities():
+    """Beam search with `sample_steps` draws whole steps from the policy: with one beam and one candidate, the
+    answer is "a|" with probability 0.4 (where the likeliest-first-token beam always answers "b|")."""
+    task = PipeTask()
+    tokenizer = CharTokenizer(task.vocab)
+    table = {"": {"a": 0.4, "b": 0.6}, "a": {"|": 1.0}, "b": {"|": 1.0}, "a|": {"$": 1.0}, "b|": {"$": 1.0}}
+    policy, scorer = TablePolicy(tokenizer, table), ProcessScorer(task, "all")
+    generators = [torch.Generator().manual_seed(seed) for seed in range(2000)]
+    options = {"width": 1, "expansions": 1}
+    sampled = beam_search(policy, tokenizer, task, [""] * 2000, 12, scorer, generators, sample_steps=True, **options)
+    share = sum(r.completion == "a|" for r in sampled) / len(sampled)
+    assert share == pytest.approx(0.4, abs=0.035)  # 3.2 standard errors
+    assert all(r.compute == 3 and r.info["sample_steps"] for r in sampled)  # 2 characters and the end token
+    [top] = beam_search(policy, tokenizer, task, [""], 12, scorer, **options)
+    assert top.completion == "b|"
+    assert not is_deterministic("beam", {"sample_steps": True}) and is_deterministic("beam", {})
 
 
 def test_errors_are_one_line_and_name_the_choices():

@@ -17,10 +17,11 @@ import torch
 from torch import nn
 
 from o1_lightning.errors import O1Error
+from o1_lightning.policy.sampler import draw_tokens, fallback_token
 from o1_lightning.policy.tokenizer import EOS, PAD, CharTokenizer
 from o1_lightning.rewards.scorers import Scorer, reads_log_probs, require_scorer, score_completions
 from o1_lightning.search.budget import check_budget
-from o1_lightning.search.extend import extend
+from o1_lightning.search.extend import UniformSource, extend
 from o1_lightning.search.problems import Generators, Problems, make_problems
 from o1_lightning.search.result import SearchResult
 from o1_lightning.search.stepper import Stepper
@@ -96,14 +97,28 @@ def budget_guard(
     return spent + need <= budget
 
 
-def propose(problems: Problems, beams: Beams, expandable: torch.Tensor, expansions: int) -> StepCandidates:
-    """Top-`expansions` first tokens of every expandable beam, each continued greedily to its step's end."""
+def propose(
+    problems: Problems, beams: Beams, expandable: torch.Tensor, expansions: int, sample_steps: bool = False
+) -> StepCandidates:
+    """`expansions` one-step extensions of every expandable beam: its most likely first tokens, each continued
+    greedily to its step's end, or (`sample_steps`) whole steps sampled from the policy, as Snell et al. (2024)
+    propose them (draws with replacement: two may coincide, and each is charged)."""
     size, width = beams.shape
-    top = min(expansions, beams.logits.shape[-1])
-    top_log_probs, top_tokens = torch.log_softmax(beams.logits, -1).topk(top, dim=-1)  # (B*W, E)
-    ok = expandable.view(-1, 1) & torch.isfinite(top_log_probs)  # (B*W, E)
-    parent, e = ok.nonzero(as_tuple=True)  # (K,)
-    first = top_tokens[parent, e]  # (K,)
+    if sample_steps:
+        parent = expandable.view(-1).nonzero().squeeze(1).repeat_interleave(expansions)  # (K,)
+        e = torch.arange(expansions, device=parent.device).repeat(parent.shape[0] // expansions)  # (K,)
+        uniforms = UniformSource(parent // width, problems.generators)  # each problem draws from its own stream
+        log_probs = torch.log_softmax(beams.logits[parent], -1)  # (K, V)
+        every = torch.arange(parent.shape[0], device=parent.device)
+        first = draw_tokens(log_probs, uniforms(every), fallback_token(problems.stepper.policy))  # (K,)
+        first_log_probs = log_probs.gather(-1, first.unsqueeze(-1)).squeeze(-1)  # (K,)
+    else:
+        uniforms = None
+        top = min(expansions, beams.logits.shape[-1])
+        top_log_probs, top_tokens = torch.log_softmax(beams.logits, -1).topk(top, dim=-1)  # (B*W, E)
+        ok = expandable.view(-1, 1) & torch.isfinite(top_log_probs)  # (B*W, E)
+        parent, e = ok.nonzero(as_tuple=True)  # (K,)
+        first, first_log_probs = top_tokens[parent, e], top_log_probs[parent, e]  # (K,)
     cands = StepCandidates(
         parent,
         width + (parent % width) * expansions + e,
@@ -116,9 +131,9 @@ def propose(problems: Problems, beams: Beams, expandable: torch.Tensor, expansio
         first.clone(),
         problems.stepper.take(beams.state, parent),
     )
-    append(problems, cands, torch.arange(first.shape[0], device=first.device), first, top_log_probs[parent, e])
+    append(problems, cands, torch.arange(first.shape[0], device=first.device), first, first_log_probs)
     if not char_steps(problems.task):
-        finish_steps(problems, cands)
+        finish_steps(problems, cands, uniforms)
     return cands
 
 
@@ -134,8 +149,10 @@ def append(problems: Problems, cands: StepCandidates, idx: torch.Tensor, token: 
     cands.last[idx] = token
 
 
-def finish_steps(problems: Problems, cands: StepCandidates) -> None:
-    """Continue candidates greedily, one GRU step per token, until each ends its task step (multi-char steps)."""
+def finish_steps(problems: Problems, cands: StepCandidates, uniforms: UniformSource | None = None) -> None:
+    """Continue candidates one GRU step per token until each ends its task step (multi-char steps): greedily, or
+    sampled with `uniforms` (candidate k draws from its problem's stream)."""
+    fallback = fallback_token(problems.stepper.policy)
     while True:
         texts = problems.decode(cands.tokens, cands.depth)
         more = [not d and not ends_step(problems.task, t) for d, t in zip(cands.done.tolist(), texts)]
@@ -145,7 +162,7 @@ def finish_steps(problems: Problems, cands: StepCandidates) -> None:
         logits, state = problems.stepper.step(cands.last[idx], problems.stepper.take(cands.state, idx))
         problems.stepper.put(cands.state, idx, state)  # rows now stand before their new last token
         log_probs = torch.log_softmax(logits, -1)  # (k, V)
-        token = log_probs.argmax(-1)
+        token = draw_tokens(log_probs, None if uniforms is None else uniforms(idx), fallback)  # (k,)
         append(problems, cands, idx, token, log_probs.gather(-1, token.unsqueeze(-1)).squeeze(-1))
 
 
@@ -276,12 +293,15 @@ def beam_search(
     *,
     width: int | None = None,
     expansions: int = 2,
+    sample_steps: bool = False,
     stepper: Stepper | None = None,
 ) -> list[SearchResult]:
     """Step-level beam search ranked by the step `scorer`; width defaults to budget // (expansions * max_length).
 
-    Deterministic (the generator is unused). An iteration runs only if it and a greedy finish after it fit the
-    budget at worst; a problem stopped early returns its best finished beam or its best live beam finished greedily.
+    Candidates are each beam's `expansions` likeliest first tokens, each finished greedily to its step's end
+    (deterministic: the generator is unused), or with `sample_steps` whole steps sampled from the policy (Snell et
+    al. 2024's beam search against a PRM). An iteration runs only if it and a greedy finish after it fit the budget
+    at worst; a problem stopped early returns its best finished beam or its best live beam finished greedily.
     """
     scorer = require_scorer(scorer, "beam")
     problems = make_problems(policy, tokenizer, task, prompts, generator, stepper)
@@ -298,12 +318,12 @@ def beam_search(
         expandable &= active.unsqueeze(1)
         if not bool(expandable.any()):
             break
-        cands = propose(problems, beams, expandable, expansions)
+        cands = propose(problems, beams, expandable, expansions, sample_steps)
         problem = cands.parent // width  # (K,)
         spent.index_add_(0, problem, cands.counts)
         texts = partial(problems.decode, cands.tokens, cands.depth)
         scores = score_sequences(problems, scorer, problem, texts, cands.log_probs, cands.chars)
         beams = select(problems, beams, cands, scores, beams.alive & ~expandable, expansions)
     completions, scores = final_answers(problems, beams, scorer, spent)
-    info = [{"width": width, "expansions": expansions} for _ in problems.prompts]
+    info = [{"width": width, "expansions": expansions, "sample_steps": sample_steps} for _ in problems.prompts]
     return problems.results("beam", budget, completions, scores, scorer, spent.tolist(), info)

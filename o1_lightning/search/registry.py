@@ -39,12 +39,15 @@ def check_method(method: str, where: str = "") -> str:
 def is_deterministic(method: str, options: dict | None = None) -> bool:
     """Does `method` give the same answer whatever the generator? Then repeating it on a prompt repeats one draw.
 
-    greedy and beam search never draw; MCTS draws only with sampled rollouts (`rollout: sample`).
+    greedy never draws; beam search draws only when it samples its steps (`sample_steps: true`); MCTS only with
+    sampled rollouts (`rollout: sample`).
     """
     check_method(method)
     if method == "mcts":
         return (options or {}).get("rollout", "greedy") == "greedy"
-    return method in ("greedy", "beam")
+    if method == "beam":
+        return not (options or {}).get("sample_steps", False)
+    return method == "greedy"
 
 
 def method_options(method: str) -> list[str]:
