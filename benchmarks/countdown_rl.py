@@ -25,6 +25,8 @@ from pathlib import Path
 import torch
 from common import accuracy, curve, emit, fit, load_policy, single_run, summarise
 
+from o1_lightning.app.task_identity import task_identity
+from o1_lightning.learning.imitation import cached_imitation
 from o1_lightning.tasks import CountdownTask
 
 SFT_CHECKPOINT = Path("checkpoints/countdown_sft/last.ckpt")
@@ -44,14 +46,32 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
 }
 
 
+def imitation_checkpoint(task: CountdownTask, seed: int, args: argparse.Namespace) -> float:
+    """SFT_CHECKPOINT made from `cached_imitation`'s policy (4000 teacher-forced steps, 128 units, cached under
+    --imitation-cache by the search benchmarks): a train.py-style checkpoint init_from and load_policy read."""
+    policy = cached_imitation(task, args.sft_steps, args.imitation_cache, seed=seed)
+    shape = {"embedding_dim": policy.embedding.embedding_dim, "hidden_size": policy.gru.hidden_size, "num_layers": 1}
+    hparams = {"vocab": task.vocab, "max_length": task.max_length, "can_stop": task.can_stop, **shape}
+    state = {f"policy.{name}": value for name, value in policy.state_dict().items()}
+    SFT_CHECKPOINT.parent.mkdir(parents=True)
+    data = {"task": task_identity(task)}  # load_policy rebuilds the task from it
+    torch.save({"state_dict": state, "hyper_parameters": hparams, "RolloutDataModule": data}, SFT_CHECKPOINT)
+    return policy.gru.hidden_size
+
+
 def run_seed(seed: int, args: argparse.Namespace, prompts: list[str]) -> dict:
     """SFT, then RL from it once per variant, in the current folder: greedy accuracies and CPU minutes."""
     task = CountdownTask(4, 13, 100)
     seeded = ["--seed_everything", str(seed), "--trainer.enable_model_summary", "false"]
-    sft = fit("countdown_sft.yaml", *seeded, "--data.seed", str(seed), "--trainer.max_steps", str(args.sft_steps))
+    shape = []
+    if args.sft == "imitation":
+        shape = ["--model.hidden_size", str(imitation_checkpoint(task, seed, args))]
+        sft = {"cpu_s": float("nan")}  # made by another benchmark's run, cached
+    else:
+        sft = fit("countdown_sft.yaml", *seeded, "--data.seed", str(seed), "--trainer.max_steps", str(args.sft_steps))
     result = {"sft": accuracy(load_policy(SFT_CHECKPOINT), task, prompts), "cpu": {"sft": sft["cpu_s"] / 60}}
     rl = [*seeded, "--data.seed", str(seed + 100), "--trainer.max_steps", str(RL_STEPS_PER_UPDATE * args.rl_updates)]
-    rl += ["--trainer.val_check_interval", str(args.every), "--model.init_from", str(SFT_CHECKPOINT)]
+    rl += ["--trainer.val_check_interval", str(args.every), "--model.init_from", str(SFT_CHECKPOINT), *shape]
     for variant in args.variants:
         config, overrides = VARIANTS[variant]
         times = fit(config, *rl, *overrides, "--run_name", variant)
@@ -81,9 +101,10 @@ def over_seeds(values: list[float], seeds: list[int], bounds: tuple[float, float
 
 def report(results: list[dict], args: argparse.Namespace) -> None:
     seeds, name = args.seeds, "countdown_rl"
-    fields = {"prompts": f"{args.prompts} eval-split", "rl_updates": args.rl_updates, "machine": "CPU", "threads": 1}
+    fields = {"prompts": f"{args.prompts} eval-split", "rl_updates": args.rl_updates, "sft": args.sft, "machine": "CPU"}
     emit(f"{name}/sft/greedy", over_seeds([r["sft"] for r in results], seeds, (0, 1)), "fraction", **fields)
-    emit(f"{name}/sft/cpu_minutes", over_seeds([r["cpu"]["sft"] for r in results], seeds), "min")
+    if args.sft == "config":
+        emit(f"{name}/sft/cpu_minutes", over_seeds([r["cpu"]["sft"] for r in results], seeds), "min")
     first = args.variants[0]  # the compute yardstick: what its whole run sampled
     budgets = [max(r["curves"][first]["train/sampled_token_steps"].values()) for r in results]
     for variant in args.variants:
@@ -105,6 +126,13 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variants", nargs="+", choices=sorted(VARIANTS), default=["shipped"])
+    parser.add_argument(
+        "--sft",
+        choices=("config", "imitation"),
+        default="config",
+        help="config: train configs/countdown_sft.yaml per seed; imitation: the cached imitation policy",
+    )
+    parser.add_argument("--imitation-cache", type=Path, default=Path("checkpoints/policies").resolve())
     parser.add_argument("--sft-steps", type=int, default=4000)
     parser.add_argument("--rl-updates", type=int, default=100, help="rollout batches of each RL run")
     parser.add_argument("--every", type=int, default=10, help="validate every this many rollout batches")
