@@ -31,6 +31,8 @@ NOISE = (  # warnings that say nothing actionable about this app
     r".*isinstance\(treespec, LeafSpec\)",
     r".*You have overridden `transfer_batch_to_device`",
     r".*does not have many workers",
+    # PPO's manual optimisation: LastCheckpoint saves after the whole update, so no pre-optimisation state is needed
+    r".*Using ModelCheckpoint with manual optimization and every_n_train_steps",
 )
 
 
