@@ -102,8 +102,8 @@ def advance(
     `hidden` (L, D, H), the step runs once per distinct (state, action) pair; once those are more than SHARE_LIMIT
     of the rows (prefixes only diverge) every row gets its own state for good. Counting the pairs is a host sync, so
     an accelerator shares only the first step (at most P x V pairs, all computed). A row's result does not depend
-    on the rows around it (a matmul row is the same at any batch of 8 rows or more), so the samples are those of
-    the plain step.
+    on the rows around it (a matmul row is the same at any batch of 8 rows or more; below that, up to float
+    rounding), so the samples are those of the plain step.
     """
     if state is None:
         return (*step(action, hidden), None)
