@@ -7,8 +7,11 @@ whose solutions are imitated). Every policy is scored by greedy decoding on the 
 imitated, never sampled in training). Reported per variant: greedy accuracy, the paired gain over the seed's own
 SFT policy, the share of the SFT policy's errors it removes, CPU minutes, the policy token-steps it sampled
 (`train/sampled_token_steps`: rollouts and search together) and its val/accuracy (512 eval-split prompts) once it
-had sampled as many token-steps as the first variant's whole run: the comparison at equal compute. Mean [95% t
-interval] over seeds.
+had sampled as many token-steps as the first variant's whole run: the comparison at equal compute. For the SFT
+policy and every variant also one sample's accuracy and pass@8 (is a solution among 8 samples, the verifier
+picking: an oracle), which say whether RL sharpened the policy or widened what it can find. Mean [95% t interval]
+over seeds. `--measure-only` measures an earlier run's folder again without training (CPU minutes are then not
+printed).
 
 The issue's goals: RL - SFT >= +0.10 greedy, or >= 25% of the remaining errors removed; expert iteration against
 RL alone at the same number of policy token-steps.
@@ -59,30 +62,48 @@ def imitation_checkpoint(task: CountdownTask, seed: int, args: argparse.Namespac
     return policy.gru.hidden_size
 
 
-def run_seed(seed: int, args: argparse.Namespace, prompts: list[str]) -> dict:
-    """SFT, then RL from it once per variant, in the current folder: greedy accuracies and CPU minutes."""
+def train_seed(seed: int, args: argparse.Namespace) -> dict[str, float]:
+    """SFT, then RL from it once per variant, in the current folder: each fit's CPU minutes."""
     task = CountdownTask(4, 13, 100)
     seeded = ["--seed_everything", str(seed), "--trainer.enable_model_summary", "false"]
-    shape = []
-    if args.sft == "imitation":
+    shape, cpu = [], {}
+    if args.sft == "imitation":  # made by another benchmark's run, cached: its CPU time is not this run's
         shape = ["--model.hidden_size", str(imitation_checkpoint(task, seed, args))]
-        sft = {"cpu_s": float("nan")}  # made by another benchmark's run, cached
     else:
-        sft = fit("countdown_sft.yaml", *seeded, "--data.seed", str(seed), "--trainer.max_steps", str(args.sft_steps))
-    result = {"sft": accuracy(load_policy(SFT_CHECKPOINT), task, prompts), "cpu": {"sft": sft["cpu_s"] / 60}}
+        steps = ["--trainer.max_steps", str(args.sft_steps)]
+        cpu["sft"] = fit("countdown_sft.yaml", *seeded, "--data.seed", str(seed), *steps)["cpu_s"] / 60
     rl = [*seeded, "--data.seed", str(seed + 100), "--trainer.max_steps", str(RL_STEPS_PER_UPDATE * args.rl_updates)]
     rl += ["--trainer.val_check_interval", str(args.every), "--model.init_from", str(SFT_CHECKPOINT), *shape]
     for variant in args.variants:
         config, overrides = VARIANTS[variant]
-        times = fit(config, *rl, *overrides, "--run_name", variant)
-        checkpoint = Path("checkpoints", variant, "last.ckpt")
-        result[variant] = accuracy(load_policy(checkpoint), task, prompts)
-        result["cpu"][variant] = times["cpu_s"] / 60
-        result.setdefault("curves", {})[variant] = {
-            tag: curve(Path("lightning_logs", variant), tag) for tag in ("val/accuracy", "train/sampled_token_steps")
-        }
-        print(f"seed {seed} {variant}: greedy {result[variant]:.3f} (SFT {result['sft']:.3f})", flush=True)
+        cpu[variant] = fit(config, *rl, *overrides, "--run_name", variant)["cpu_s"] / 60
+    return cpu
+
+
+def measure_seed(args: argparse.Namespace, prompts: list[str]) -> dict:
+    """From the current folder's checkpoints and logs: each policy's greedy accuracy, one sample's accuracy and
+    pass@8 (on the first 500 prompts), and each variant's val/accuracy and sampled token-steps curves."""
+    task = CountdownTask(4, 13, 100)
+    result: dict = {"curves": {}}
+    for name in ("sft", *args.variants):
+        checkpoint = SFT_CHECKPOINT if name == "sft" else Path("checkpoints", name, "last.ckpt")
+        result[name] = accuracy(load_policy(checkpoint), task, prompts)
+        result[f"{name}_coverage"] = coverage(checkpoint, prompts[:500])
+        if name != "sft":
+            tags = ("val/accuracy", "train/sampled_token_steps")
+            result["curves"][name] = {tag: curve(Path("lightning_logs", name), tag) for tag in tags}
+        print(f"{Path.cwd().name} {name}: greedy {result[name]:.3f} {result[f'{name}_coverage']}", flush=True)
     return result
+
+
+def coverage(checkpoint: Path, prompts: list[str], samples: int = 8) -> dict[str, float]:
+    """What a policy's samples hold beside its greedy answer: one sample's accuracy, and pass@`samples` (best-of-N
+    picked by the verifier, an oracle: is a solution among the samples at all?)."""
+    policy = load_policy(checkpoint)
+    budget = samples * policy.task.max_length
+    one = policy.search(prompts, "sampling", policy.task.max_length, scorer=None, seed=1)
+    among = policy.search(prompts, "best_of_n", budget, scorer="outcome", seed=1)
+    return {f: sum(r["correct"] for r in records) / len(prompts) for f, records in (("sample", one), ("pass", among))}
 
 
 def accuracy_within(curves: dict[str, dict[int, float]], token_steps: float) -> float:
@@ -103,8 +124,13 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
     seeds, name = args.seeds, "countdown_rl"
     fields = {"prompts": f"{args.prompts} eval-split", "rl_updates": args.rl_updates, "sft": args.sft, "machine": "CPU"}
     emit(f"{name}/sft/greedy", over_seeds([r["sft"] for r in results], seeds, (0, 1)), "fraction", **fields)
-    if args.sft == "config":
+    if all("sft" in r["cpu"] for r in results):
         emit(f"{name}/sft/cpu_minutes", over_seeds([r["cpu"]["sft"] for r in results], seeds), "min")
+    coverage_fields = {"prompts": "the first 500 of them", "samples": 8}
+    for policy in ("sft", *args.variants):
+        for figure, what in (("sample", "sample_accuracy"), ("pass", "pass_at_8_verifier_oracle")):
+            values = [r[f"{policy}_coverage"][figure] for r in results]
+            emit(f"{name}/{policy}/{what}", over_seeds(values, seeds, (0, 1)), "fraction", **coverage_fields)
     first = args.variants[0]  # the compute yardstick: what its whole run sampled
     budgets = [max(r["curves"][first]["train/sampled_token_steps"].values()) for r in results]
     for variant in args.variants:
@@ -115,7 +141,8 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
         emit(f"{name}/{variant}/greedy", over_seeds([r[variant] for r in results], seeds, (0, 1)), "fraction", **fields)
         emit(f"{name}/{variant}/gain_over_sft", over_seeds(gains, seeds), "fraction", goal=">= 0.10", **fields)
         emit(f"{name}/{variant}/errors_removed", over_seeds(removed, seeds), "fraction", goal=">= 0.25", **fields)
-        emit(f"{name}/{variant}/cpu_minutes", over_seeds([r["cpu"][variant] for r in results], seeds), "min")
+        if all(variant in r["cpu"] for r in results):
+            emit(f"{name}/{variant}/cpu_minutes", over_seeds([r["cpu"][variant] for r in results], seeds), "min")
         emit(f"{name}/{variant}/sampled_token_steps", over_seeds(spent, seeds), "policy token-steps")
         emit(
             f"{name}/{variant}/val_accuracy_at_{first}_token_steps", over_seeds(matched, seeds, (0, 1)), "fraction",
@@ -139,18 +166,21 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=1000, help="eval-split prompts for greedy accuracy")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3 for a figure)")
     parser.add_argument("--workdir", default="runs/countdown_rl")
+    parser.add_argument("--measure-only", action="store_true", help="measure an earlier run's --workdir again")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    if Path(args.workdir).exists():
-        parser.error(f"{args.workdir} exists: give a fresh --workdir (Lightning would version the files)")
+    if Path(args.workdir).exists() != args.measure_only:
+        why = "does not exist: train first" if args.measure_only else "exists: give a fresh one (or --measure-only)"
+        parser.error(f"--workdir {args.workdir} {why}")
     prompts = CountdownTask(4, 13, 100).sample_prompts(args.prompts, torch.Generator().manual_seed(2024), "eval")
     results, here = [], Path.cwd()
     for seed in args.seeds:
         folder = Path(args.workdir, f"seed{seed}")
-        folder.mkdir(parents=True)
+        folder.mkdir(parents=True, exist_ok=args.measure_only)
         os.chdir(folder)
         try:
-            results.append(run_seed(seed, args, prompts))
+            cpu = {} if args.measure_only else train_seed(seed, args)
+            results.append({**measure_seed(args, prompts), "cpu": cpu})
         finally:
             os.chdir(here)
     report(results, args)
