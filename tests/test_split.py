@@ -130,7 +130,13 @@ def test_the_search_refresh_searches_train_prompts_only():
     task = RecordingAddition()
     datamodule = RolloutDataModule(task, batch_size=8)
     policy = GRUPolicy(CharTokenizer(task.vocab).size, 8, 16)
-    module = SimpleNamespace(task=task, policy=policy, tokenizer=CharTokenizer(task.vocab), log=lambda *a, **k: None)
+    module = SimpleNamespace(
+        task=task,
+        policy=policy,
+        tokenizer=CharTokenizer(task.vocab),
+        log=lambda *a, **k: None,
+        add_sampled_token_steps=lambda token_steps: None,
+    )
     trainer = SimpleNamespace(global_step=0, datamodule=datamodule)
     SearchRefresh(every_n_steps=1, budget_multiplier=1, num_prompts=4).on_train_batch_end(
         trainer, module, None, None, 0
