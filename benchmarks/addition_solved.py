@@ -6,9 +6,12 @@ benchmarks/policy_init.py and addition_breakdown.py: generator seed 2024, split 
 them and on those whose longer operand has 8 digits; CPU minutes are the fit's process time (one torch thread).
 One JSON line per figure (mean, 95% t interval, seeds), then the goal (>= 0.99 in <= 30 CPU minutes per seed) and
 the val/accuracy curve against steps and CPU minutes. A seed already done (its result.json) is read, not rerun,
-so seeds can run one at a time and be summarised together:
+so seeds can run one at a time and be summarised together. Options after `--` go to the fit (an ablation: give it
+its own --label and --workdir):
 
     PYTHONPATH=$PWD python benchmarks/addition_solved.py --seeds 0 1 2
+    PYTHONPATH=$PWD python benchmarks/addition_solved.py --label constant_lr --workdir runs/addition_constant_lr \
+        -- --model.lr_schedule constant
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ GOAL_ACCURACY, GOAL_CPU_MINUTES = 0.99, 30.0
 
 def run_seed(seed: int, args: argparse.Namespace, prompts: list[str], task: AdditionTask) -> dict:
     """Fit the recipe with `seed` in the current folder; its accuracies, minutes and val curve."""
-    extra = ["--trainer.max_steps", str(args.steps)] if args.steps else []
+    extra = (["--trainer.max_steps", str(args.steps)] if args.steps else []) + args.fit_args
     spent = fit(CONFIG, "--seed_everything", str(seed), "--data.seed", str(seed), "--torch_threads", "1", *extra)
     policy = load_policy(Path("checkpoints/addition_attention_sft/last.ckpt"))
     eight = [p for p in prompts if max(len(n) for n in p[:-1].split("+")) == 8]
@@ -50,6 +53,8 @@ def main() -> None:
     parser.add_argument("--steps", type=int, help="override trainer.max_steps (the lr decays over it)")
     parser.add_argument("--eval-prompts", type=int, default=2000)
     parser.add_argument("--workdir", default="runs/addition_solved")
+    parser.add_argument("--label", default="recipe", help="names the figures: addition_solved/LABEL/...")
+    parser.add_argument("fit_args", nargs="*", help="after --: more options for the fit (an ablation)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     task = AdditionTask(1, 8)
@@ -77,7 +82,8 @@ def main() -> None:
 
 def report(results: list[dict], args: argparse.Namespace) -> None:
     """One JSON line per figure over the seeds, and the val curve in CPU minutes."""
-    context = {"config": f"configs/{CONFIG}", "prompts": f"{args.eval_prompts} eval-split", "machine": "CPU, 1 thread"}
+    context = {"config": f"configs/{CONFIG}", "fit_args": args.fit_args, "prompts": f"{args.eval_prompts} eval-split"}
+    context["machine"] = "CPU, 1 thread"
     lines = {}
     for figure, unit, bounds in (
         ("greedy", "fraction", (0, 1)),
@@ -87,9 +93,9 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
         ("steps_per_cpu_minute", "steps/min", None),
     ):
         summary = summarise([r[figure] for r in results], args.seeds, bounds)
-        lines[figure] = emit(f"addition_solved/{figure}", summary, unit, **context)
+        lines[figure] = emit(f"addition_solved/{args.label}/{figure}", summary, unit, **context)
     met = [float(r["greedy"] >= GOAL_ACCURACY and r["cpu_minutes"] <= GOAL_CPU_MINUTES) for r in results]
-    emit("addition_solved/goal_met", summarise(met, args.seeds, (0, 1)), "fraction of seeds", **context)
+    emit(f"addition_solved/{args.label}/goal_met", summarise(met, args.seeds, (0, 1)), "fraction of seeds", **context)
     print(f"\ngreedy {format_ci(lines['greedy'])}, CPU min {format_ci(lines['cpu_minutes'], 1)}\n")
     print("| SFT steps | CPU min (mean) | val/accuracy, 512 eval-split prompts (mean) | per seed |")
     print("|---:|---:|---:|---|")
