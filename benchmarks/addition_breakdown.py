@@ -1,9 +1,9 @@
 """Where an addition policy fails: greedy accuracy by operand length, and how often each scratchpad column is right.
 
-Give one checkpoint per seed (at least 3, e.g. the SFT checkpoints of benchmarks/policy_init.py's seeds); figures
-are over them, on eval-split prompts:
+Give one checkpoint per seed (at least 3, e.g. those of benchmarks/addition_solved.py's seeds); figures are over
+them, on eval-split prompts:
 
-python benchmarks/addition_breakdown.py runs/policy_init/seed{0,1,2}/checkpoints/addition_sft/last.ckpt
+python benchmarks/addition_breakdown.py runs/addition_solved/seed{0,1,2}/checkpoints/addition_attention_sft/last.ckpt
 """
 
 from __future__ import annotations

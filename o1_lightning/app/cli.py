@@ -149,7 +149,7 @@ class O1CLI(CheckedCLI):
         trainer = (self.config[subcommand] if subcommand else self.config).get("trainer", {})
         callbacks = [callback.get("init_args") or {} for callback in trainer.get("callbacks") or []]
         intervals = [init_args.get("every_n_train_steps") for init_args in callbacks]
-        self.model.check_schedule(self.datamodule.batch_size, intervals)
+        self.model.check_schedule(self.datamodule.batch_size, intervals, trainer.get("max_steps"))
 
 
 def check_resumable(checkpoint: dict, data_state: dict, ckpt_path: str) -> None:

@@ -10,6 +10,7 @@ from o1_lightning.errors import O1Error
 from o1_lightning.learning import advantages as adv
 from o1_lightning.learning.baselines import BaselineSettings, make_baseline
 from o1_lightning.learning.initialization import frozen_copy
+from o1_lightning.learning.lr_schedule import LR_SCHEDULES, lr_factor
 from o1_lightning.learning.objectives import LossSettings, StepOutput, objective_class
 from o1_lightning.learning.rollout import Rollout
 from o1_lightning.policy.build import build_policy
@@ -33,6 +34,8 @@ class PolicyModule(L.LightningModule):
         embedding_dim, hidden_size, num_layers: the GRU policy.
         attention: the GRU's head also attends over its earlier outputs, prompt included (AttentionGRUPolicy).
         lr: Adam learning rate.
+        lr_schedule: constant, or linear / cosine decay of lr to 0 over trainer.max_steps optimizer steps
+            (needs trainer.max_steps).
         objective: reinforce (policy gradient), ppo (clipped ratio, several passes per batch) or sft
             (cross-entropy on demonstrations; set data.source demonstrations).
         baseline: none (the seed), moving_average (per position), rloo (leave-one-out), group (GRPO) or gae
@@ -82,6 +85,7 @@ class PolicyModule(L.LightningModule):
         max_grad_norm: float | None = None,
         compile: bool = False,
         attention: bool = False,
+        lr_schedule: str = "constant",
     ) -> None:
         super().__init__()
         objective_type = objective_class(objective)
@@ -106,6 +110,8 @@ class PolicyModule(L.LightningModule):
                 raise O1Error(f"model.{name} must be at least 1, got {size}")
         if not lr > 0:
             raise O1Error(f"model.lr must be positive, got {lr}")
+        if lr_schedule not in LR_SCHEDULES:
+            raise O1Error(f"unknown model.lr_schedule {lr_schedule!r}; allowed: {', '.join(LR_SCHEDULES)}")
         self.save_hyperparameters()
         settings = BaselineSettings(gamma, max_length, moving_average_momentum, gae_lambda)
         self.baseline = make_baseline(baseline, settings)
@@ -172,6 +178,9 @@ class PolicyModule(L.LightningModule):
         if self.hparams.max_grad_norm is not None:
             self.clip_gradients(optimizer, self.hparams.max_grad_norm, gradient_clip_algorithm="norm")
         optimizer.step()
+        scheduler = self.lr_schedulers()
+        if scheduler is not None:  # manual optimisation: Lightning does not step the scheduler
+            scheduler.step()
 
     def logging_this_step(self) -> bool:
         """Whether Lightning writes this step's logs (every `trainer.log_every_n_steps` batches, and when the fit
@@ -271,8 +280,15 @@ class PolicyModule(L.LightningModule):
         """One record per prompt (search/records.py), by the chosen search (greedy by default)."""
         return self.predict_search.solve(self.policy, self.tokenizer, self.task, prompts)
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
-        return torch.optim.Adam(self.policy.parameters(), lr=self.hparams.lr)
+    def configure_optimizers(self) -> torch.optim.Optimizer | dict:
+        """Adam; with a decaying lr_schedule, a per-step LambdaLR over trainer.max_steps."""
+        optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.hparams.lr)
+        schedule = self.hparams.get("lr_schedule", "constant")  # checkpoints from before the option: constant
+        if schedule == "constant":
+            return optimizer
+        total = self.trainer.max_steps
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(schedule, step, total))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     # --- policy initialization, SFT and PPO -------------------------------------------------------------------
 
@@ -287,10 +303,19 @@ class PolicyModule(L.LightningModule):
         """Optimizer steps (`global_step`) per training batch: 1, or PPO's ppo_epochs x num_minibatches."""
         return self.objective.optimizer_steps_per_batch
 
-    def check_schedule(self, batch_size: int, checkpoint_intervals: list[int | None] = ()) -> None:
-        """The objective must split `batch_size`, and each checkpoint's every_n_train_steps must fall on the
-        steps it reaches (PPO jumps by several per batch), else one O1Error line."""
+    def check_schedule(
+        self, batch_size: int, checkpoint_intervals: list[int | None] = (), max_steps: int | None = None
+    ) -> None:
+        """The objective must split `batch_size`, each checkpoint's every_n_train_steps must fall on the
+        steps it reaches (PPO jumps by several per batch), and a decaying lr_schedule needs max_steps > 0, else
+        one O1Error line."""
         self.objective.check_batch_size(batch_size)
+        schedule = self.hparams.get("lr_schedule", "constant")
+        if schedule != "constant" and max_steps is not None and max_steps < 1:
+            raise O1Error(
+                f"model.lr_schedule {schedule} decays lr over trainer.max_steps: set trainer.max_steps >= 1, "
+                f"got {max_steps}"
+            )
         per_batch = self.optimizer_steps_per_batch
         for every in checkpoint_intervals:
             if every and every % per_batch:

@@ -1,0 +1,48 @@
+"""model.lr_schedule: the decay factor by hand, the learning rate the optimizer really uses each step, bad values."""
+
+import math
+
+import pytest
+
+from o1_lightning.learning.lr_schedule import lr_factor
+
+from .conftest import DEBUG
+from .helpers import run_cli, scalars
+
+
+def test_factors_by_hand():
+    assert lr_factor("constant", 7, 10) == 1.0
+    assert lr_factor("linear", 0, 4) == 1.0 and lr_factor("linear", 1, 4) == 0.75 and lr_factor("linear", 4, 4) == 0
+    assert lr_factor("cosine", 1, 4) == pytest.approx((1 + math.sqrt(0.5)) / 2)  # cos(pi/4) = sqrt(1/2)
+    assert lr_factor("cosine", 2, 4) == pytest.approx(0.5) and lr_factor("cosine", 9, 4) == 0.0  # 0 past the end
+    with pytest.raises(ValueError, match="unknown learning-rate schedule 'step'"):
+        lr_factor("step", 1, 4)
+
+
+MONITOR = "--trainer.callbacks+=lightning.pytorch.callbacks.LearningRateMonitor"
+
+
+@pytest.mark.parametrize(
+    ("objective", "extra"),
+    [("reinforce", []), ("ppo", ["--model.ppo_epochs", "1", "--model.num_minibatches", "1"])],
+)
+def test_the_optimizer_steps_with_the_schedule(objective, extra, in_tmp):
+    """lr at optimizer step k is lr * (1 - k / max_steps), in automatic (REINFORCE) and manual (PPO) optimisation."""
+    args = ["--model.objective", objective, *extra, "--model.lr_schedule", "linear", "--trainer.max_steps", "8"]
+    assert run_cli("fit", "--config", DEBUG, *args, MONITOR) == 0
+    logged = scalars(in_tmp / "lightning_logs", "lr-Adam")  # logged before each step k
+    assert logged == pytest.approx({k: 0.01 * (1 - k / 8) for k in range(8)}, abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model.lr_schedule", "step"], "unknown model.lr_schedule 'step'; allowed: constant, linear, cosine"),
+        (["--model.lr_schedule", "cosine", "--trainer.max_steps", "-1"], "set trainer.max_steps >= 1, got -1"),
+    ],
+)
+def test_bad_schedule_is_one_error_line(args, message, in_tmp, capsys):
+    assert run_cli("fit", "--config", DEBUG, *args) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and message in errors[0]
+    assert not any(in_tmp.iterdir())  # nothing written
