@@ -7,9 +7,14 @@ in the reward models' data), every method runs at budgets of 1x, 4x, 16x and 64x
 token-steps per problem; reward model calls are not charged). Best-of-N runs share their N samples across scorers
 (same seed), so scorer comparisons are paired. Everything (policy, reward models, search draws) is redone per seed.
 
-Prints one JSON line per figure (mean, ci95, seeds, and the token-steps spent) and a markdown table per difficulty.
+Prints one JSON line per figure (mean, ci95, seeds, and the token-steps spent), wall and CPU seconds per phase
+(policy, reward models, search), issue 10's learned-verifier verdict at 64x, and a markdown table per difficulty.
 Run: `python benchmarks/test_time_compute.py [--quick] [--seeds 0 1 2]`; policies and reward models are cached
 under checkpoints/.
+
+Sizes: reward models on 8192 prompts x 4 rollouts for 8 epochs (`--rm_prompts`, `--rm_epochs`), not the 16 epochs
+of `fit_reward_models`' defaults: validation accuracy gains <= 0.005 from 8 to 16 epochs (docs/REWARD_MODELS.md),
+and three seeds then take about 42 minutes on one shared CPU core (11 min of reward models, 3 of search per seed).
 """
 
 from __future__ import annotations
