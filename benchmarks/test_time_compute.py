@@ -87,15 +87,17 @@ def setup(train_task: AdditionTask, seed: int, args: argparse.Namespace, timer: 
     )
     with timer("reward_models"):
         models = fit_reward_models(train_task, policy, **fit)
-        mc_models = fit_reward_models(train_task, policy, kinds=("process",), labels="mc_soft", mc_samples=4, **fit)
     scorers = {
         "orm": scorers_of(train_task, {"outcome": models["outcome"]})["outcome"],
         "prm_min": scorers_of(train_task, {"process": models["process"]}, "min")["process"],
         "prm_prod": scorers_of(train_task, {"process": models["process"]}, "prod")["process"],
-        "prm_mc": scorers_of(train_task, mc_models, "min", suffix="_mc4")["process"],
     }
     val = {kind: metrics["val/rm_accuracy"] for kind, (_, metrics) in models.items()}
-    val["process_mc4"] = mc_models["process"][1]["val/rm_accuracy"]
+    if args.mc_prm:
+        with timer("reward_models"):
+            mc_models = fit_reward_models(train_task, policy, kinds=("process",), labels="mc_soft", mc_samples=4, **fit)
+        scorers["prm_mc"] = scorers_of(train_task, mc_models, "min", suffix="_mc4")["process"]
+        val["process_mc4"] = mc_models["process"][1]["val/rm_accuracy"]
     return policy, scorers, val
 
 
@@ -140,6 +142,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3)")
     parser.add_argument("--rm_prompts", type=int, default=RM_PROMPTS, help="train prompts (x4 rollouts) per RM")
     parser.add_argument("--rm_epochs", type=int, default=RM_EPOCHS, help="reward-model training epochs")
+    parser.add_argument(
+        "--mc_prm", action=argparse.BooleanOptionalAction, default=True, help="also a PRM on Monte Carlo labels"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     multipliers = [1, 4] if args.quick else [1, 4, 16, 64]
