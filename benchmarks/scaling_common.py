@@ -7,10 +7,13 @@ prompts, and reported with its mean, 95% interval and the token-steps each metho
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
 from common import emit, format_ci, summarise
+from stats import gap_closed, intervals_apart
 
 from o1_lightning.search import Scorer, is_deterministic, run_search
 
@@ -62,6 +65,67 @@ def run_spec(spec: Spec, policy, tokenizer, task, prompts: list[str], budget: in
         "scorer": results[0].scorer,
         "oracle": results[0].oracle,
     }
+
+
+class PhaseTimer:
+    """Wall and CPU seconds per named phase of one seed (policy, reward models, search), summed over its uses."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def __call__(self, phase: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            yield
+        finally:
+            for kind, spent in [("wall", time.perf_counter() - wall), ("cpu", time.process_time() - cpu)]:
+                key = f"{phase}_{kind}_seconds"
+                self.seconds[key] = self.seconds.get(key, 0.0) + spent
+
+
+def learned_search_verdict(prefix: str, specs: list[Spec], runs: list[dict], seeds: list[int], top: int) -> None:
+    """Issue 10 item 3's test at budget `top`x: does the best search guided only by learned models beat greedy and
+    majority vote with non-overlapping intervals, and close >= 50% of the greedy-to-oracle-best-of-N gap?
+
+    `runs` holds one {(label, multiplier): run} per seed. For every learned-scorer spec, the per-seed fraction of
+    the gap it closes, (acc - greedy) / (oracle best-of-N - greedy), is printed; then one verdict line for the spec
+    with the best mean accuracy (chosen over seeds, not per seed, so the choice does not ride on one seed's noise).
+    """
+
+    def values(label: str, key: str = "accuracy") -> list[float]:
+        return [seed_runs[(label, 1 if label == "greedy" else top)][key] for seed_runs in runs]
+
+    greedy, majority = values("greedy"), values(next(s.label for s in specs if s.method == "majority" and not s.scorer))
+    oracle_label = next(s.label for s in specs if s.method == "best_of_n" and s.oracle)
+    oracle = values(oracle_label)
+    learned = [s for s in specs if s.scorer is not None and not s.oracle]
+    closed = {}
+    for spec in learned:
+        gaps = [gap_closed(a, g, o) for a, g, o in zip(values(spec.label), greedy, oracle)]
+        closed[spec.label] = gaps
+        if all(gap == gap for gap in gaps):
+            emit(f"{prefix}_{slug(spec.label)}_{top}x_gap_closed", summarise(gaps, seeds), "fraction of gap",
+                 budget_multiplier=top, reference=oracle_label, prompts_split="eval")  # fmt: skip
+    best = max(learned, key=lambda s: sum(values(s.label)) / len(seeds))
+    summaries = {
+        name: summarise(vals, seeds, (0, 1))
+        for name, vals in [("best", values(best.label)), ("greedy", greedy), ("majority", majority), ("oracle", oracle)]
+    }
+    verdict = {
+        "best_learned": best.label,
+        "best_learned_token_steps": summarise(values(best.label, "token_steps"), seeds)["mean"],
+        "oracle_token_steps": summarise(values(oracle_label, "token_steps"), seeds)["mean"],
+        **{f"{name}_accuracy": summary for name, summary in summaries.items()},
+        "beats_greedy": intervals_apart(summaries["best"], summaries["greedy"]),
+        "beats_majority": intervals_apart(summaries["best"], summaries["majority"]),
+    }
+    gaps = closed[best.label]
+    if all(gap == gap for gap in gaps):
+        verdict["gap_closed"] = summarise(gaps, seeds)
+        verdict["closes_half_of_gap"] = verdict["gap_closed"]["mean"] >= 0.5
+    emit(f"{prefix}_learned_search_{top}x_verdict", summaries["best"], "fraction", budget_multiplier=top, **verdict,
+         goal="beats greedy and majority (non-overlapping intervals), closes >= 0.5 of the gap")  # fmt: skip
 
 
 def slug(label: str) -> str:

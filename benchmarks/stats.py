@@ -74,3 +74,14 @@ def format_ci(summary: dict, digits: int = 3, count_seeds: bool = True) -> str:
     low, high = summary["ci95"]
     seeds = f" ({len(summary['seeds'])} seeds)" if count_seeds else ""
     return f"{mean} [{low:.{digits}f}, {high:.{digits}f}]{seeds}"
+
+
+def gap_closed(value: float, low: float, high: float) -> float:
+    """The fraction of the gap from `low` (e.g. greedy) to `high` (e.g. an oracle reference) that `value` closes:
+    0 at `low`, 1 at `high`, negative below `low`; NaN when there is no gap to close."""
+    return (value - low) / (high - low) if high != low else math.nan
+
+
+def intervals_apart(upper: dict, lower: dict) -> bool:
+    """Whether summary `upper`'s 95% interval lies wholly above summary `lower`'s (they do not overlap)."""
+    return upper["ci95"][0] > lower["ci95"][1]

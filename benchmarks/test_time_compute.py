@@ -7,19 +7,24 @@ in the reward models' data), every method runs at budgets of 1x, 4x, 16x and 64x
 token-steps per problem; reward model calls are not charged). Best-of-N runs share their N samples across scorers
 (same seed), so scorer comparisons are paired. Everything (policy, reward models, search draws) is redone per seed.
 
-Prints one JSON line per figure (mean, ci95, seeds, and the token-steps spent) and a markdown table per difficulty.
+Prints one JSON line per figure (mean, ci95, seeds, and the token-steps spent), wall and CPU seconds per phase
+(policy, reward models, search), issue 10's learned-verifier verdict at 64x, and a markdown table per difficulty.
 Run: `python benchmarks/test_time_compute.py [--quick] [--seeds 0 1 2]`; policies and reward models are cached
 under checkpoints/.
+
+Sizes: reward models on 8192 prompts x 4 rollouts for 8 epochs (`--rm_prompts`, `--rm_epochs`), not the 16 epochs
+of `fit_reward_models`' defaults: validation accuracy gains <= 0.005 from 8 to 16 epochs (docs/REWARD_MODELS.md),
+and three seeds then take about 42 minutes on one shared CPU core (11 min of reward models, 3 of search per seed).
 """
 
 from __future__ import annotations
 
 import argparse
-import time
+import sys
 
 import torch
 from common import emit, summarise
-from scaling_common import Spec, emit_runs, run_spec, table, with_width
+from scaling_common import PhaseTimer, Spec, emit_runs, learned_search_verdict, run_spec, table, with_width
 
 from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
 from o1_lightning.learning.imitation import cached_imitation
@@ -28,6 +33,7 @@ from o1_lightning.search import OutcomeScorer
 from o1_lightning.tasks import AdditionTask
 
 POLICY_STEPS = 4000
+RM_PROMPTS, RM_EPOCHS = 8192, 8  # x 4 rollouts each; see the module docstring for why not 16 epochs
 CACHE = "checkpoints"
 
 
@@ -70,47 +76,61 @@ def copy_check(prm, digits: int, column: int, operand: int, prompts: int = 200) 
     return wins / prompts
 
 
-def setup(train_task: AdditionTask, seed: int, quick: bool) -> tuple:
+def setup(train_task: AdditionTask, seed: int, args: argparse.Namespace, timer: PhaseTimer) -> tuple:
     """The seed's imitated policy, its reward models (exact and MC labels) and their validation accuracies."""
-    steps = 50 if quick else POLICY_STEPS
-    policy = cached_imitation(train_task, steps, f"{CACHE}/policies", seed=seed)
+    steps = 50 if args.quick else POLICY_STEPS
+    with timer("policy"):
+        policy = cached_imitation(train_task, steps, f"{CACHE}/policies", seed=seed)
     fit = {"cache_dir": f"{CACHE}/reward_models", "cache_key": f"addition_imitation{steps}_policy{seed}", "seed": seed}
-    if quick:
-        fit |= {"num_prompts": 64, "epochs": 1}
-    models = fit_reward_models(train_task, policy, **fit)
-    mc_models = fit_reward_models(train_task, policy, kinds=("process",), labels="mc_soft", mc_samples=4, **fit)
+    fit |= (
+        {"num_prompts": 64, "epochs": 1} if args.quick else {"num_prompts": args.rm_prompts, "epochs": args.rm_epochs}
+    )
+    with timer("reward_models"):
+        models = fit_reward_models(train_task, policy, **fit)
     scorers = {
         "orm": scorers_of(train_task, {"outcome": models["outcome"]})["outcome"],
         "prm_min": scorers_of(train_task, {"process": models["process"]}, "min")["process"],
         "prm_prod": scorers_of(train_task, {"process": models["process"]}, "prod")["process"],
-        "prm_mc": scorers_of(train_task, mc_models, "min", suffix="_mc4")["process"],
     }
     val = {kind: metrics["val/rm_accuracy"] for kind, (_, metrics) in models.items()}
-    val["process_mc4"] = mc_models["process"][1]["val/rm_accuracy"]
+    if args.mc_prm:
+        with timer("reward_models"):
+            mc_models = fit_reward_models(train_task, policy, kinds=("process",), labels="mc_soft", mc_samples=4, **fit)
+        scorers["prm_mc"] = scorers_of(train_task, mc_models, "min", suffix="_mc4")["process"]
+        val["process_mc4"] = mc_models["process"][1]["val/rm_accuracy"]
     return policy, scorers, val
 
 
-def measure_seed(seed: int, eval_prompts: dict[int, list[str]], multipliers: list[int], quick: bool) -> tuple:
-    """Every figure of one seed: {name: value} of the reward-model checks, and {(digits, label, m): run}."""
-    start = time.perf_counter()
+def measure_seed(
+    seed: int, eval_prompts: dict[int, list[str]], multipliers: list[int], args: argparse.Namespace
+) -> tuple:
+    """Every figure of one seed: {name: value} of the reward-model checks and timings, and {(digits, label, m): run}."""
+    timer = PhaseTimer()
     train_task = AdditionTask(1, 5)
     tokenizer = CharTokenizer(train_task.vocab)
-    policy, scorers, val = setup(train_task, seed, quick)
+    policy, scorers, val = setup(train_task, seed, args, timer)
     figures = {f"{kind}_rm_val_accuracy": value for kind, value in val.items()}
     for d in (2, 3):  # the PRM's blind spot: copy errors the policy rarely makes (so rarely sees labelled)
         for column, operand in [(0, 0), (0, 1), (d - 1, 1)]:
             name = f"prm_copy_check_d{d}_column{column + 1}_operand_{'ab'[operand]}"
-            figures[name] = copy_check(scorers["prm_min"], d, column, operand, 20 if quick else 200)
+            figures[name] = copy_check(scorers["prm_min"], d, column, operand, 20 if args.quick else 200)
     runs, specs = {}, {}
-    for d, prompts in eval_prompts.items():
-        task = AdditionTask(d, d)
-        specs[d] = specs_for(task, scorers)
-        for spec in specs[d]:
-            for m in spec.budgets or multipliers:
-                budget = m * task.max_length
-                runs[(d, spec.label, m)] = run_spec(with_width(spec, m), policy, tokenizer, task, prompts, budget, seed)
-    figures["seconds"] = time.perf_counter() - start
+    with timer("search"):
+        for d, prompts in eval_prompts.items():
+            task = AdditionTask(d, d)
+            specs[d] = specs_for(task, scorers)
+            for spec in specs[d]:
+                for m in spec.budgets or multipliers:
+                    spec_m, budget = with_width(spec, m), m * task.max_length
+                    runs[(d, spec.label, m)] = run_spec(spec_m, policy, tokenizer, task, prompts, budget, seed)
+    figures |= timer.seconds
+    print(f"# seed {seed}: " + ", ".join(f"{k} {v:.0f}" for k, v in timer.seconds.items()), file=sys.stderr, flush=True)
     return figures, runs, specs
+
+
+def seed_runs_of(measured_seed: tuple, digits: int) -> dict:
+    """One seed's runs on `digits`-digit prompts as {(label, multiplier): run}."""
+    return {(label, m): run for (d, label, m), run in measured_seed[1].items() if d == digits}
 
 
 def main() -> None:
@@ -120,6 +140,11 @@ def main() -> None:
     )
     parser.add_argument("--prompts", type=int, default=200, help="prompts per difficulty")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3)")
+    parser.add_argument("--rm_prompts", type=int, default=RM_PROMPTS, help="train prompts (x4 rollouts) per RM")
+    parser.add_argument("--rm_epochs", type=int, default=RM_EPOCHS, help="reward-model training epochs")
+    parser.add_argument(
+        "--mc_prm", action=argparse.BooleanOptionalAction, default=True, help="also a PRM on Monte Carlo labels"
+    )
     args = parser.parse_args()
     torch.set_num_threads(1)
     multipliers = [1, 4] if args.quick else [1, 4, 16, 64]
@@ -128,18 +153,19 @@ def main() -> None:
         d: AdditionTask(d, d).sample_prompts(prompts_per, torch.Generator().manual_seed(100 + d), "eval")
         for d in ([2, 4] if args.quick else [2, 3, 4])
     }
-    measured = [measure_seed(seed, eval_prompts, multipliers, args.quick) for seed in args.seeds]
+    measured = [measure_seed(seed, eval_prompts, multipliers, args) for seed in args.seeds]
     for name in measured[0][0]:
         values = [figures[name] for figures, _, _ in measured]
-        unit = {"seconds": "s (policy, reward models or cache reads, and every search)"}.get(name, "fraction")
-        emit(name, summarise(values, args.seeds, None if name == "seconds" else (0, 1)), unit, machine="CPU")
-    specs = measured[0][2]
+        unit = "s (a cache read when cached)" if name.endswith("_seconds") else "fraction"
+        emit(name, summarise(values, args.seeds, None if unit != "fraction" else (0, 1)), unit, machine="CPU")
+    specs, top = measured[0][2], max(multipliers)
     for d in eval_prompts:
         rows = {}
         for spec in specs[d]:
             for m in spec.budgets or multipliers:
                 runs = [seed_runs[(d, spec.label, m)] for _, seed_runs, _ in measured]
                 rows[(spec.label, m)] = emit_runs(f"addition_d{d}", spec, m, runs, args.seeds)
+        learned_search_verdict(f"addition_d{d}", specs[d], [seed_runs_of(one, d) for one in measured], args.seeds, top)
         task = AdditionTask(d, d)
         print(f"\n### {d}-digit addition ({prompts_per} eval prompts, 1x = {task.max_length} token-steps)\n")
         print(table(rows, specs[d], multipliers), flush=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.stats import format_ci, mean_ci95, single_run, summarise, t975
+from benchmarks.stats import format_ci, gap_closed, intervals_apart, mean_ci95, single_run, summarise, t975
 
 
 def test_interval_of_three_seeds_by_hand():
@@ -53,6 +53,23 @@ def test_single_run_says_why_and_has_no_interval():
     summary = single_run(0.75, "greedy decoding is deterministic")
     assert summary["ci95"] is None and summary["single_run"] == "greedy decoding is deterministic"
     assert format_ci(summary) == "0.750 (one run)"
+
+
+def test_gap_closed_by_hand():
+    # greedy 0.2, oracle 0.8: a gap of 0.6; 0.5 closes 0.3 of it (half), 0.1 falls back by a sixth
+    assert gap_closed(0.5, 0.2, 0.8) == pytest.approx(0.5)
+    assert gap_closed(0.8, 0.2, 0.8) == pytest.approx(1.0)
+    assert gap_closed(0.1, 0.2, 0.8) == pytest.approx(-1 / 6)
+    assert math.isnan(gap_closed(0.3, 0.4, 0.4))
+
+
+def test_intervals_apart_only_when_they_do_not_overlap():
+    high = summarise([0.6, 0.7, 0.8], seeds=[0, 1, 2])  # [0.452, 0.948]
+    low = summarise([0.1, 0.2, 0.3], seeds=[0, 1, 2])  # [-0.048, 0.448]
+    touching = summarise([0.3, 0.4, 0.5], seeds=[0, 1, 2])  # [0.152, 0.648]
+    assert intervals_apart(high, low)
+    assert not intervals_apart(low, high)
+    assert not intervals_apart(high, touching)
 
 
 def test_benchmarks_print_through_one_emit_and_import_the_installed_package():
