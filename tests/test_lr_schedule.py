@@ -34,6 +34,18 @@ def test_the_optimizer_steps_with_the_schedule(objective, extra, in_tmp):
     assert logged == pytest.approx({k: 0.01 * (1 - k / 8) for k in range(8)}, abs=1e-7)
 
 
+def test_a_resume_with_a_new_lr_rescales_the_schedule(in_tmp):
+    """4 steps decaying over 4 at lr 0.01, then resumed to 8 with lr 0.02: from step 4 the lr is 0.02 * (1 - k / 8),
+    the new base times the schedule's factor (the scheduler's restored base would bring 0.01 back)."""
+    common = ["--config", DEBUG, "--model.lr_schedule", "linear", MONITOR, "--run_name", "decay"]
+    assert run_cli("fit", *common, "--trainer.max_steps", "4") == 0
+    resume = ["--ckpt_path", "checkpoints/decay/last.ckpt", "--model.lr", "0.02", "--trainer.max_steps", "8"]
+    assert run_cli("fit", *common, *resume) == 0
+    logged = scalars(in_tmp / "lightning_logs", "lr-Adam")
+    expected = {k: 0.01 * (1 - k / 4) for k in range(4)} | {k: 0.02 * (1 - k / 8) for k in range(4, 8)}
+    assert logged == pytest.approx(expected, abs=1e-7)
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -53,7 +53,12 @@ def describe_changes(changed: dict[str, Any], saved: dict[str, Any]) -> str:
 
 
 class ResumedLearningRate(Callback):
-    """Sets the optimizer's learning rate after a resume has restored the checkpoint's (which would win otherwise)."""
+    """Sets the optimizer's learning rate after a resume has restored the checkpoint's (which would win otherwise).
+
+    Under a decaying `model.lr_schedule` the new rate is the schedule's base: the scheduler's restored base rates
+    would otherwise bring the old one back at the next step, and the rate now is the new base times the factor
+    the schedule has reached.
+    """
 
     def __init__(self, lr: float) -> None:
         self.lr = lr
@@ -62,6 +67,12 @@ class ResumedLearningRate(Callback):
         for optimizer in trainer.optimizers:
             for group in optimizer.param_groups:
                 group["lr"] = self.lr
+        for config in trainer.lr_scheduler_configs:
+            scheduler = config.scheduler
+            scheduler.base_lrs = [self.lr] * len(scheduler.base_lrs)
+            for group, factor in zip(scheduler.optimizer.param_groups, getattr(scheduler, "lr_lambdas", [])):
+                group["initial_lr"] = self.lr
+                group["lr"] = self.lr * factor(scheduler.last_epoch)
 
 
 class RecordedOptions(Callback):
