@@ -28,6 +28,7 @@ from pathlib import Path
 import torch
 from common import accuracy, curve, emit, fit, load_policy, single_run, summarise
 
+from o1_lightning.api import Policy
 from o1_lightning.app.task_identity import task_identity
 from o1_lightning.learning.imitation import cached_imitation
 from o1_lightning.tasks import CountdownTask
@@ -87,8 +88,9 @@ def measure_seed(args: argparse.Namespace, prompts: list[str]) -> dict:
     result: dict = {"curves": {}}
     for name in ("sft", *args.variants):
         checkpoint = SFT_CHECKPOINT if name == "sft" else Path("checkpoints", name, "last.ckpt")
-        result[name] = accuracy(load_policy(checkpoint), task, prompts)
-        result[f"{name}_coverage"] = coverage(checkpoint, prompts[:500])
+        policy = load_policy(checkpoint)  # read once for all three figures
+        result[name] = accuracy(policy, task, prompts)
+        result[f"{name}_coverage"] = coverage(policy, prompts[:500])
         if name != "sft":
             tags = ("val/accuracy", "train/sampled_token_steps")
             result["curves"][name] = {tag: curve(Path("lightning_logs", name), tag) for tag in tags}
@@ -96,10 +98,9 @@ def measure_seed(args: argparse.Namespace, prompts: list[str]) -> dict:
     return result
 
 
-def coverage(checkpoint: Path, prompts: list[str], samples: int = 8) -> dict[str, float]:
+def coverage(policy: Policy, prompts: list[str], samples: int = 8) -> dict[str, float]:
     """What a policy's samples hold beside its greedy answer: one sample's accuracy, and pass@`samples` (best-of-N
     picked by the verifier, an oracle: is a solution among the samples at all?)."""
-    policy = load_policy(checkpoint)
     budget = samples * policy.task.max_length
     one = policy.search(prompts, "sampling", policy.task.max_length, scorer=None, seed=1)
     among = policy.search(prompts, "best_of_n", budget, scorer="outcome", seed=1)

@@ -71,7 +71,6 @@ def judge(
     samples: Samples,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(B, L) rewards by action, (B,) outcome rewards and (B,) solved, on the samples' device."""
-    device = samples.tokens.device
     last_action = samples.tokens.gather(1, (samples.lengths - 1).clamp(min=0).unsqueeze(1)).squeeze(1)  # (B,)
     num_chars = samples.lengths - (last_action == EOS).long()  # (B,) the end token is not a character
     verdicts = None
@@ -79,7 +78,7 @@ def judge(
         verdicts = task.verify_tokens(prompts, rows, samples.tokens - SPECIALS, num_chars)
     if verdicts is not None:
         return reward_fn.batch(verdicts, samples.lengths)
-    return judge_strings(task, tokenizer, reward_fn, prompts, rows, samples, device)
+    return judge_strings(task, tokenizer, reward_fn, prompts, rows, samples)
 
 
 def judge_strings(
@@ -89,9 +88,9 @@ def judge_strings(
     prompts: list[str],
     rows: torch.Tensor,
     samples: Samples,
-    device: torch.device,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The string path: decode every completion and reward it with `reward_fn.episode`, one episode at a time."""
+    device = samples.tokens.device
     completions = DecodedCompletions(tokenizer, samples.tokens)[:]
     batch, width = samples.tokens.shape
     episode_rewards = torch.zeros(batch, width)
