@@ -23,7 +23,7 @@ work="$(mktemp -d)"
 root="$PWD"
 for seed in 0 1 2; do
   (cd "$work" && python "$root/train.py" fit --config "$root/configs/hello.yaml" --trainer.accelerator "$accelerator" \
-     --seed_everything "$seed" --data.seed "$seed" --run_name "hello_seed$seed" 2>&1 | grep "^run:") \
+     --seed_everything "$seed" --data.seed "$seed" --run_name "hello_seed$seed" 2>&1 | grep -o "run: .*") \
     | sed "s/^/hello seed $seed: /" | tee -a "$out/hello.txt"
 done
 
