@@ -65,6 +65,21 @@ def test_wrong_answer_with_right_steps() -> None:
     assert task.mistakes(PROMPT, completion) == 1
 
 
+@pytest.mark.parametrize(
+    ("completion", "checks"),
+    [
+        (RIGHT, [True, True]),
+        ("7*5=35;35-3=32;", [True, False]),  # valid, but {11, 32} cannot make 24
+        ("11-5=6;7-3=4;6*4=24;", [True, True, True]),  # a three-step solution
+        ("11-5=6;6+3=9;", [True, False]),  # {6, 3, 7} still reach 24 (7-3=4, 6*4); {9, 7} do not
+        ("3*5=15;", [False]),  # valid, but {7, 11, 15} cannot make 24
+        ("7*5=36;7*5=35;35-11=24;", [False, True, True]),  # a wrong step is wrong and leaves the pool as it was
+    ],
+)
+def test_progress_is_a_correct_step_that_keeps_the_target_in_reach(completion: str, checks: list[bool]) -> None:
+    assert CountdownTask().progress(PROMPT, completion) == checks
+
+
 def test_wrong_step_claiming_the_target_fails() -> None:
     task = CountdownTask()
     assert not task.outcome(PROMPT, "3+5=24;")

@@ -27,7 +27,6 @@ from o1_lightning.rewards.learned import (
     monte_carlo_labels,
     reward_model_loss,
 )
-from o1_lightning.rewards.learned.labels import countdown_can_finish
 from o1_lightning.rewards.names import check_scorer_name, make_scorer
 from o1_lightning.search import run_search
 from o1_lightning.tasks import AdditionTask, CountdownTask, TargetTask
@@ -90,7 +89,7 @@ def test_exact_labels_follow_the_step_checker_and_the_countdown_solver():
     countdown = CountdownTask(4)
     prompt = "3,5,7,11>24"
     # 7*5=35 keeps 24 reachable (35-11=24); 35-3=32 leaves {11, 32}, from which 24 cannot be made.
-    assert countdown_can_finish(countdown, prompt, "7*5=35;")
+    assert countdown.progress(prompt, "7*5=35;") == [True]
     assert exact_step_labels(countdown, prompt, "7*5=35;35-11=24;") == [True, True]
     assert exact_step_labels(countdown, prompt, "7*5=35;35-3=32;") == [True, False]  # valid, but 24 is lost
     assert exact_step_labels(countdown, prompt, "7*5=36;35-11=24;") == [False, False]

@@ -124,7 +124,10 @@ def test_a_token_fast_path_gives_the_text_path_scores(user_module):
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("outcome+bonus", "unknown reward 'bonus' in 'outcome+bonus'; allowed: outcome, process, shaping, rm:PATH"),
+        (
+            "outcome+bonus",
+            "unknown reward 'bonus' in 'outcome+bonus'; allowed: outcome, process, progress, shaping, rm:PATH",
+        ),
         ("os.path.nosuch", "unknown reward 'os.path.nosuch': module 'os.path' has no 'nosuch'"),
         ("os.sep", "reward 'os.sep' is not callable"),
         ("rm:missing.ckpt", "reward model checkpoint 'missing.ckpt' in reward 'rm:missing.ckpt' does not exist"),

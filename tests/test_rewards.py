@@ -3,7 +3,7 @@ import torch
 
 from o1_lightning.errors import O1Error
 from o1_lightning.rewards.functions import RewardFunction, parse_reward_names, prefix_potentials, shaping_rewards
-from o1_lightning.tasks import TargetTask
+from o1_lightning.tasks import CountdownTask, TargetTask
 
 
 def test_seed_outcome_reward():
@@ -22,6 +22,22 @@ def test_process_reward_per_step():
     assert rewards.tolist() == [0.5, -0.5, 0.5]
 
 
+def test_progress_reward_marks_a_valid_step_that_loses_the_target():
+    task, prompt, completion = CountdownTask(), "3,5,7,11>24", "7*5=35;35-3=32;"  # 35-3=32 leaves {11, 32}
+    reward_fn = RewardFunction("progress", process_reward=0.5)
+    assert reward_fn.tensor_path is False  # the solver reads the text
+    rewards, _, _ = reward_fn.episode(task, prompt, completion, len(completion) + 1)
+    assert rewards.nonzero().flatten().tolist() == [6, 14]  # each step's last character
+    assert rewards[[6, 14]].tolist() == [0.5, -0.5]
+    process, _, _ = RewardFunction("process", process_reward=0.5).episode(task, prompt, completion, 16)
+    assert process[[6, 14]].tolist() == [0.5, 0.5]  # the step checker alone calls both steps right
+
+
+def test_progress_is_the_step_checker_where_every_correct_step_keeps_the_goal():
+    rewards, _, _ = RewardFunction("progress", process_reward=0.5).episode(TargetTask("abc"), "", "axc", 3)
+    assert rewards.tolist() == [0.5, -0.5, 0.5]
+
+
 def test_shaping_is_potential_difference():
     potentials = prefix_potentials(["a", "b", "x"], [True, True, False], 3, scale=1.0)
     assert potentials.tolist() == [0, 1, 2, 2]
@@ -32,7 +48,7 @@ def test_shaping_is_potential_difference():
 
 def test_rewards_combine_and_unknown_names_fail():
     assert parse_reward_names("outcome+process") == ("outcome", "process")
-    with pytest.raises(O1Error, match="unknown reward 'bonus'.*allowed: outcome, process, shaping"):
+    with pytest.raises(O1Error, match="unknown reward 'bonus'.*allowed: outcome, process, progress, shaping"):
         parse_reward_names("outcome+bonus")
 
 

@@ -67,8 +67,8 @@ class RolloutDataModule(L.LightningDataModule):
         task: the task to learn (e.g. `o1_lightning.tasks.TargetTask`).
         batch_size: episodes per update (a multiple of `group_size`).
         group_size: completions sampled per prompt (for leave-one-out and group baselines).
-        reward: the training reward: terms joined by '+', each WEIGHT*NAME or NAME, from outcome, process, shaping,
-            rm:PATH (a learned reward model) and dotted paths to user functions (prompts, completions) ->
+        reward: the training reward: terms joined by '+', each WEIGHT*NAME or NAME, from outcome, process, progress,
+            shaping, rm:PATH (a learned reward model) and dotted paths to user functions (prompts, completions) ->
             list[float], e.g. `outcome+0.5*mypkg.rewards.length_penalty` (README, "Rewards").
         shaping_model: rm:PATH of a process reward model whose step probabilities are the potential of `shaping`
             (null: the task's step checker, an oracle).

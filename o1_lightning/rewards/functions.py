@@ -14,7 +14,7 @@ from o1_lightning.rewards.spec import parse_terms
 from o1_lightning.tasks.base import Task
 from o1_lightning.tasks.verdicts import StepVerdicts
 
-REWARD_NAMES = ("outcome", "process", "shaping")
+REWARD_NAMES = ("outcome", "process", "progress", "shaping")
 
 
 def parse_reward_names(spec: str) -> tuple[str, ...]:
@@ -46,7 +46,8 @@ class RewardFunction:
 
     reward: terms joined by '+', each optionally weighted (`0.5*process`), from `outcome` (+correct_reward on a
       verified solution, else -mistake_penalty per wrong step: the seed's +1 / -0.1 per wrong character),
-      `process` (+-process_reward on the last character of each correct / wrong step), `shaping`
+      `process` (+-process_reward on the last character of each correct / wrong step), `progress` (the same, by
+      `Task.progress`: on Countdown a valid step that makes the target unreachable is wrong too), `shaping`
       (gamma * Phi(s') - Phi(s), Phi = shaping_scale * leading correct steps), and other scorers (rm:PATH, a
       dotted path) whose weighted score lands on the last action: `term_scorers` holds those, built with the
       task by `names.make_reward_function`.
@@ -64,6 +65,8 @@ class RewardFunction:
         terms = parse_terms(self.reward, REWARD_NAMES, "reward")
         self.names = tuple(term.name for term in terms if term.name in REWARD_NAMES)
         self.weights = {term.name: term.weight for term in terms if term.name in REWARD_NAMES}
+        if "progress" in self.names:
+            self.tensor_path = False  # Task.progress reads the completion's text (the solver decides reachability)
         others = [term.name for term in terms if term.name not in REWARD_NAMES]
         if len(others) != len(self.term_scorers):
             raise O1Error(
@@ -145,15 +148,21 @@ class RewardFunction:
         checked = task.process(prompt, completion)
         if not finished:
             steps, checked = steps[:-1], checked[:-1]
-        if "process" in self.names:
-            end = 0
-            for step, ok in zip(steps, checked):
-                end += len(step)
-                rewards[end - 1] += self.weights["process"] * (self.process_reward if ok else -self.process_reward)
+        for name in ("process", "progress"):
+            if name in self.names:
+                verdicts = checked if name == "process" else task.progress(prompt, completion)[: len(steps)]
+                self.add_step_rewards(rewards, steps, verdicts, self.weights[name])
         if "shaping" in self.names:
             potentials = self.potentials(task, prompt, steps, checked, num_actions)
             rewards += self.weights["shaping"] * shaping_rewards(potentials, self.gamma)
         return rewards, outcome_value, solved
+
+    def add_step_rewards(self, rewards: torch.Tensor, steps: list[str], verdicts: list[bool], weight: float) -> None:
+        """+-weight * process_reward on the last action of each right / wrong step, in place."""
+        end = 0
+        for step, ok in zip(steps, verdicts):
+            end += len(step)
+            rewards[end - 1] += weight * (self.process_reward if ok else -self.process_reward)
 
     def potentials(self, task: Task, prompt: str, steps: list[str], checked: list[bool], num_actions: int):
         """(num_actions + 1,) Phi after each action; a learned process reward model may override it."""

@@ -64,6 +64,11 @@ class Task(ABC):
     def process(self, prompt: str, completion: str) -> list[bool]:
         """The step checker: one bool per element of `steps(completion)`, is that step correct?"""
 
+    def progress(self, prompt: str, completion: str) -> list[bool]:
+        """One bool per step: is it correct and can a correct completion still be finished after it? Where every
+        correct step keeps the goal in reach (addition, a target string) that is the step checker itself."""
+        return self.process(prompt, completion)
+
     def mistakes(self, prompt: str, completion: str) -> int:
         """How many steps are wrong (the seed's outcome penalty counts these)."""
         return sum(not ok for ok in self.process(prompt, completion))

@@ -175,17 +175,29 @@ class CountdownTask(Task):
 
     def process(self, prompt: str, completion: str) -> list[bool]:
         numbers, _ = self.parse(prompt)
-        pool = Counter(numbers)
+        return [result is not None for result, _ in self._walk(numbers, completion)]
+
+    def progress(self, prompt: str, completion: str) -> list[bool]:
+        """Per step: correct, and the target is still reachable after it (it is the step's result, or further steps
+        on the pool left can make it: the solver decides). A valid step that loses the target is a wrong turn."""
+        numbers, target = self.parse(prompt)
         checks = []
+        for result, pool in self._walk(numbers, completion):
+            left = tuple(sorted(pool.elements()))
+            in_reach = result == target or (len(left) > 1 and target in reachable(left, len(left) - 1))
+            checks.append(result is not None and in_reach)  # a wrong step leaves the pool: do not credit it
+        return checks
+
+    def _walk(self, numbers: list[int], completion: str) -> Iterator[tuple[int | None, Counter]]:
+        """Per step: its result if it is correct (else None), and the pool after it (a wrong step leaves it be)."""
+        pool = Counter(numbers)
         for piece in self.steps(completion):
             step = parse_step(piece)
-            ok = step is not None and self._valid(step, pool)
-            if ok:
-                a, _, b, c = step
-                pool.subtract((a, b))
-                pool[c] += 1
-            checks.append(ok)
-        return checks
+            result = step[3] if step is not None and self._valid(step, pool) else None
+            if result is not None:
+                pool.subtract(step[:3:2])  # a and b
+                pool[result] += 1
+            yield result, pool
 
     @staticmethod
     def _valid(step: Step, pool: Counter) -> bool:

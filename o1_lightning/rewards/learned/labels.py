@@ -9,8 +9,6 @@ the verifier alone (its answer is already written), as in Math-Shepherd.
 
 from __future__ import annotations
 
-from collections import Counter
-
 import torch
 from torch import nn
 
@@ -21,37 +19,18 @@ from o1_lightning.policy.sequences import decode_completions
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.learned.model import step_ends
 from o1_lightning.tasks.base import Task
-from o1_lightning.tasks.countdown import CountdownTask, parse_step, reachable
 
 
 def exact_step_labels(task: Task, prompt: str, completion: str) -> list[bool]:
-    """One label per step: all steps up to it are correct (and, on Countdown, the target is still reachable)."""
+    """One label per step: every step up to it is right by `Task.progress` (correct and, on Countdown, the target
+    still reachable)."""
     labels, on_track = [], True
-    for ok in task.process(prompt, completion):
+    for ok in task.progress(prompt, completion):
         on_track = on_track and ok
         labels.append(on_track)
-    if isinstance(task, CountdownTask):
-        prefixes = [completion[:end] for end in step_ends(task, completion)]
-        labels = [ok and countdown_can_finish(task, prompt, prefix) for ok, prefix in zip(labels, prefixes)]
     if labels:  # the last step is judged by the verifier: its answer is written
         labels[-1] = labels[-1] and task.outcome(prompt, completion)
     return labels
-
-
-def countdown_can_finish(task: CountdownTask, prompt: str, prefix: str) -> bool:
-    """Can some further correct steps after the (correct) `prefix` end at the target? Ending here counts."""
-    numbers, target = task.parse(prompt)
-    pool = Counter(numbers)
-    last = None
-    for piece in task.steps(prefix):
-        a, _, b, c = parse_step(piece)
-        pool.subtract((a, b))
-        pool[c] += 1
-        last = c
-    if last == target:
-        return True
-    remaining = tuple(sorted(pool.elements()))
-    return len(remaining) > 1 and target in reachable(remaining, len(remaining) - 1)
 
 
 @torch.no_grad()
