@@ -22,20 +22,32 @@ def test_process_reward_per_step():
     assert rewards.tolist() == [0.5, -0.5, 0.5]
 
 
-def test_progress_reward_marks_a_valid_step_that_loses_the_target():
+def test_progress_reward_pays_for_steps_that_keep_the_target_in_reach():
     task, prompt, completion = CountdownTask(), "3,5,7,11>24", "7*5=35;35-3=32;"  # 35-3=32 leaves {11, 32}
     reward_fn = RewardFunction("progress", process_reward=0.5)
     assert reward_fn.tensor_path is False  # the solver reads the text
     rewards, _, _ = reward_fn.episode(task, prompt, completion, len(completion) + 1)
-    assert rewards.nonzero().flatten().tolist() == [6, 14]  # each step's last character
-    assert rewards[[6, 14]].tolist() == [0.5, -0.5]
+    assert rewards.nonzero().flatten().tolist() == [6]  # 7*5=35 keeps 24 in reach; 35-3=32 earns nothing
+    assert rewards[6] == 0.5
     process, _, _ = RewardFunction("process", process_reward=0.5).episode(task, prompt, completion, 16)
     assert process[[6, 14]].tolist() == [0.5, 0.5]  # the step checker alone calls both steps right
 
 
-def test_progress_is_the_step_checker_where_every_correct_step_keeps_the_goal():
-    rewards, _, _ = RewardFunction("progress", process_reward=0.5).episode(TargetTask("abc"), "", "axc", 3)
-    assert rewards.tolist() == [0.5, -0.5, 0.5]
+def test_progress_reward_does_not_pay_for_stopping_early():
+    task, prompt, reward_fn = CountdownTask(), "3,5,7,11>24", RewardFunction("progress", process_reward=0.5)
+    assert task.progress(prompt, "7*5=35;") == [True]  # 35-11=24 is still to come
+    stopped, _, _ = reward_fn.episode(task, prompt, "7*5=35;", 8)
+    assert stopped[6] == 0.0  # but the episode ended there: its last step is judged by the verifier
+    unfinished, _, _ = reward_fn.episode(task, prompt, "7*5=35;35", 9, finished=False)  # still writing
+    assert unfinished[6] == 0.5
+    solved, _, _ = reward_fn.episode(task, prompt, "7*5=35;35-11=24;", 17)
+    assert solved[[6, 15]].tolist() == [0.5, 0.5]
+
+
+def test_progress_elsewhere_pays_the_step_checker_s_right_steps():
+    reward_fn = RewardFunction("progress", process_reward=0.5)
+    assert reward_fn.episode(TargetTask("abc"), "", "axc", 3)[0].tolist() == [0.5, 0.0, 0.0]  # unsolved: last unpaid
+    assert reward_fn.episode(TargetTask("abc"), "", "abc", 3)[0].tolist() == [0.5, 0.5, 0.5]
 
 
 def test_shaping_is_potential_difference():

@@ -46,8 +46,10 @@ class RewardFunction:
 
     reward: terms joined by '+', each optionally weighted (`0.5*process`), from `outcome` (+correct_reward on a
       verified solution, else -mistake_penalty per wrong step: the seed's +1 / -0.1 per wrong character),
-      `process` (+-process_reward on the last character of each correct / wrong step), `progress` (the same, by
-      `Task.progress`: on Countdown a valid step that makes the target unreachable is wrong too), `shaping`
+      `process` (+-process_reward on the last character of each correct / wrong step), `progress` (+process_reward on
+      each step `Task.progress` accepts: correct and, on Countdown, the target still reachable after it; the last
+      step of a finished episode counts only if it solves the task; a step that loses the target earns nothing
+      rather than a penalty, since penalties made stopping early the cheapest failure), `shaping`
       (gamma * Phi(s') - Phi(s), Phi = shaping_scale * leading correct steps), and other scorers (rm:PATH, a
       dotted path) whose weighted score lands on the last action: `term_scorers` holds those, built with the
       task by `names.make_reward_function`.
@@ -148,21 +150,28 @@ class RewardFunction:
         checked = task.process(prompt, completion)
         if not finished:
             steps, checked = steps[:-1], checked[:-1]
-        for name in ("process", "progress"):
-            if name in self.names:
-                verdicts = checked if name == "process" else task.progress(prompt, completion)[: len(steps)]
-                self.add_step_rewards(rewards, steps, verdicts, self.weights[name])
+        if "process" in self.names:
+            self.add_step_rewards(rewards, steps, checked, self.weights["process"])
+        if "progress" in self.names:
+            verdicts = task.progress(prompt, completion)[: len(steps)]
+            if finished and verdicts:  # nothing follows the last step: it is right only if it solves the task
+                verdicts[-1] = verdicts[-1] and solved
+            self.add_step_rewards(rewards, steps, verdicts, self.weights["progress"], penalty=0.0)
         if "shaping" in self.names:
             potentials = self.potentials(task, prompt, steps, checked, num_actions)
             rewards += self.weights["shaping"] * shaping_rewards(potentials, self.gamma)
         return rewards, outcome_value, solved
 
-    def add_step_rewards(self, rewards: torch.Tensor, steps: list[str], verdicts: list[bool], weight: float) -> None:
-        """+-weight * process_reward on the last action of each right / wrong step, in place."""
+    def add_step_rewards(
+        self, rewards: torch.Tensor, steps: list[str], verdicts: list[bool], weight: float, penalty: float | None = None
+    ) -> None:
+        """weight * process_reward on the last action of each right step, -weight * `penalty` (default: the same
+        process_reward) on each wrong one, in place."""
+        penalty = self.process_reward if penalty is None else penalty
         end = 0
         for step, ok in zip(steps, verdicts):
             end += len(step)
-            rewards[end - 1] += weight * (self.process_reward if ok else -self.process_reward)
+            rewards[end - 1] += weight * (self.process_reward if ok else -penalty)
 
     def potentials(self, task: Task, prompt: str, steps: list[str], checked: list[bool], num_actions: int):
         """(num_actions + 1,) Phi after each action; a learned process reward model may override it."""
