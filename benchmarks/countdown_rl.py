@@ -9,7 +9,8 @@ SFT policy, the share of the SFT policy's errors it removes, CPU minutes, the po
 (`train/sampled_token_steps`: rollouts and search together) and its val/accuracy (512 eval-split prompts) once it
 had sampled as many token-steps as the first variant's whole run: the comparison at equal compute. For the SFT
 policy and every variant also one sample's accuracy and pass@8 (is a solution among 8 samples, the verifier
-picking: an oracle), which say whether RL sharpened the policy or widened what it can find. Mean [95% t interval]
+picking: an oracle), which say whether RL sharpened the policy or widened what it can find, and what its greedy
+errors are (a wrong step, or valid steps that miss the target: a planning error). Mean [95% t interval]
 over seeds. `--measure-only` measures an earlier run's folder again without training (CPU minutes are then not
 printed).
 
@@ -26,7 +27,7 @@ import os
 from pathlib import Path
 
 import torch
-from common import accuracy, curve, emit, fit, load_policy, single_run, summarise
+from common import curve, emit, fit, load_policy, single_run, summarise
 
 from o1_lightning.api import Policy
 from o1_lightning.app.task_identity import task_identity
@@ -36,17 +37,30 @@ from o1_lightning.tasks import CountdownTask
 SFT_CHECKPOINT = Path("checkpoints/countdown_sft/last.ckpt")
 RL_STEPS_PER_UPDATE = 4  # countdown_rl.yaml: 2 PPO epochs x 2 minibatches per rollout batch
 
-# Each variant is a config and the one thing it changes ("shipped": configs/countdown_rl.yaml as it is).
+# countdown_rl.yaml before the ablation in docs/COUNTDOWN_RL.md: GRPO-style standardisation, per position, within
+# each prompt's group of outcome+process returns.
+GRPO_PROCESS = ["--model.baseline", "group", "--model.normalize", "none", "--data.reward", "outcome+process"]
+GROUP_16 = ["--data.group_size", "16", "--data.batch_size", "512"]  # 32 prompts x 16 samples
+
+# Each variant is a config and what it changes ("shipped": configs/countdown_rl.yaml as it is).
 VARIANTS: dict[str, tuple[str, list[str]]] = {
     "shipped": ("countdown_rl.yaml", []),
-    "outcome_only": ("countdown_rl.yaml", ["--data.reward", "outcome"]),
+    "grpo_process": ("countdown_rl.yaml", GRPO_PROCESS),
+    "grpo_outcome": ("countdown_rl.yaml", [*GRPO_PROCESS[:4], "--data.reward", "outcome"]),
+    "rloo_process": ("countdown_rl.yaml", ["--data.reward", "outcome+process"]),
     "no_kl": ("countdown_rl.yaml", ["--model.kl_coef", "0"]),
     "kl_0.2": ("countdown_rl.yaml", ["--model.kl_coef", "0.2"]),
     "lr_1e-4": ("countdown_rl.yaml", ["--model.lr", "0.0001"]),
     "lr_1e-3": ("countdown_rl.yaml", ["--model.lr", "0.001"]),
-    "group_16": ("countdown_rl.yaml", ["--data.group_size", "16"]),
-    "outcome_only_lr_1e-3": ("countdown_rl.yaml", ["--data.reward", "outcome", "--model.lr", "0.001"]),
+    "group_16": ("countdown_rl.yaml", GROUP_16),
+    "progress": ("countdown_rl.yaml", ["--data.reward", "outcome+progress"]),
+    # the former setting with one thing changed (the seed-0 screens in docs/COUNTDOWN_RL.md)
+    "grpo_process_lr_1e-3": ("countdown_rl.yaml", [*GRPO_PROCESS, "--model.lr", "0.001"]),
+    "grpo_process_group_16_lr_1e-3": ("countdown_rl.yaml", [*GRPO_PROCESS, *GROUP_16, "--model.lr", "0.001"]),
+    "grpo_process_progress": ("countdown_rl.yaml", [*GRPO_PROCESS, "--data.reward", "outcome+process+progress"]),
+    "grpo_progress": ("countdown_rl.yaml", [*GRPO_PROCESS, "--data.reward", "outcome+progress"]),
     "expert_iteration": ("countdown_expert_iteration.yaml", []),
+    "expert_iteration_grpo_process": ("countdown_expert_iteration.yaml", GRPO_PROCESS),
 }
 
 
@@ -88,14 +102,26 @@ def measure_seed(args: argparse.Namespace, prompts: list[str]) -> dict:
     result: dict = {"curves": {}}
     for name in ("sft", *args.variants):
         checkpoint = SFT_CHECKPOINT if name == "sft" else Path("checkpoints", name, "last.ckpt")
-        policy = load_policy(checkpoint)  # read once for all three figures
-        result[name] = accuracy(policy, task, prompts)
+        policy = load_policy(checkpoint)  # read once for all the figures
+        result[name], result[f"{name}_errors"] = greedy_outcomes(policy, task, prompts)
         result[f"{name}_coverage"] = coverage(policy, prompts[:500])
         if name != "sft":
             tags = ("val/accuracy", "train/sampled_token_steps")
             result["curves"][name] = {tag: curve(Path("lightning_logs", name), tag) for tag in tags}
-        print(f"{Path.cwd().name} {name}: greedy {result[name]:.3f} {result[f'{name}_coverage']}", flush=True)
+        figures = f"greedy {result[name]:.3f} {result[f'{name}_errors']} {result[f'{name}_coverage']}"
+        print(f"{Path.cwd().name} {name}: {figures}", flush=True)
     return result
+
+
+def greedy_outcomes(policy: Policy, task: CountdownTask, prompts: list[str]) -> tuple[float, dict[str, float]]:
+    """Greedy accuracy, and what went wrong in the rest: a wrong step (bad arithmetic, a number not in the pool, a
+    malformed step), or only correct steps that do not end at the target (a planning error)."""
+    completions = policy.generate(prompts)
+    solved = [task.outcome(p, c) for p, c in zip(prompts, completions)]
+    wrong_step = [not all(task.process(p, c)) or not c for p, c in zip(prompts, completions)]
+    wrong_end = [not (s or w) for s, w in zip(solved, wrong_step)]
+    share = {"wrong_step": sum(wrong_step) / len(prompts), "wrong_end": sum(wrong_end) / len(prompts)}
+    return sum(solved) / len(prompts), share
 
 
 def coverage(policy: Policy, prompts: list[str], samples: int = 8) -> dict[str, float]:
@@ -132,6 +158,9 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
         for figure, what in (("sample", "sample_accuracy"), ("pass", "pass_at_8_verifier_oracle")):
             values = [r[f"{policy}_coverage"][figure] for r in results]
             emit(f"{name}/{policy}/{what}", over_seeds(values, seeds, (0, 1)), "fraction", **coverage_fields)
+        for kind in ("wrong_step", "wrong_end"):  # the greedy errors: a wrong step, or valid steps missing the target
+            values = [r[f"{policy}_errors"][kind] for r in results]
+            emit(f"{name}/{policy}/greedy_{kind}", over_seeds(values, seeds, (0, 1)), "fraction", **fields)
     first = args.variants[0]  # the compute yardstick: what its whole run sampled
     budgets = [max(r["curves"][first]["train/sampled_token_steps"].values()) for r in results]
     for variant in args.variants:
