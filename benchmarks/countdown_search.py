@@ -26,7 +26,16 @@ import sys
 
 import torch
 from common import emit, summarise
-from scaling_common import PhaseTimer, Spec, emit_runs, learned_search_verdict, run_spec, table, with_width
+from scaling_common import (
+    PhaseTimer,
+    Spec,
+    emit_runs,
+    learned_search_verdict,
+    retrained_prm,
+    run_spec,
+    table,
+    with_width,
+)
 
 from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
 from o1_lightning.learning.imitation import cached_imitation
@@ -38,6 +47,7 @@ from o1_lightning.tasks import CountdownTask
 POLICY_STEPS = 4000
 RM_PROMPTS, RM_EPOCHS = 8192, 16  # x 4 rollouts each; 4096 x 4 epochs halved search accuracy (docstring)
 CACHE = "checkpoints"
+SAMPLED_STEPS = {"sample_steps": True}  # Snell et al.'s beam: width x 2 whole steps sampled per iteration
 
 
 def exact_prm(task: CountdownTask) -> FunctionScorer:
@@ -50,18 +60,28 @@ def exact_prm(task: CountdownTask) -> FunctionScorer:
     return FunctionScorer(score, name="exact_step_labels", oracle=True)
 
 
-def specs_for(task: CountdownTask, orm, prm) -> list[Spec]:
-    """The compared searches: learned scorers first, then the oracle-scored upper references."""
+def specs_for(task: CountdownTask, orm, prm, prm2=None) -> list[Spec]:
+    """The compared searches: learned scorers first (`prm2`: the PRM retrained on search picks, if given), then the
+    oracle-scored upper references."""
+    retrained = [
+        Spec("best-of-N, PRM min round 2", "best_of_n", prm2),
+        Spec("beam, PRM min round 2", "beam", prm2),
+        Spec("beam (sampled steps), PRM min round 2", "beam", prm2, SAMPLED_STEPS),
+        Spec("MCTS, PRM min leaves round 2", "mcts", prm2),
+    ]
     return [
         Spec("greedy", "greedy", budgets=[1]),
         Spec("majority vote (self-consistency)", "majority"),
         Spec("best-of-N, ORM", "best_of_n", orm),
         Spec("best-of-N, PRM min", "best_of_n", prm),
         Spec("beam, PRM min", "beam", prm),
+        Spec("beam (sampled steps), PRM min", "beam", prm, SAMPLED_STEPS),
         Spec("MCTS, ORM leaves", "mcts", orm),
         Spec("MCTS, PRM min leaves", "mcts", prm),
+        *(retrained if prm2 is not None else []),
         Spec("best-of-N, verifier", "best_of_n", OutcomeScorer(task)),
         Spec("beam, exact step labels", "beam", exact_prm(task)),
+        Spec("beam (sampled steps), exact step labels", "beam", exact_prm(task), SAMPLED_STEPS),
         Spec("MCTS, verifier leaves", "mcts", OutcomeScorer(task)),
     ]
 
@@ -87,7 +107,15 @@ def measure_seed(seed: int, prompts: list[str], multipliers: list[int], args: ar
     figures = {f"countdown_{kind}_rm_val_accuracy": metrics["val/rm_accuracy"] for kind, (_, metrics) in models.items()}
     orm = scorers_of(task, {"outcome": models["outcome"]})["outcome"]
     prm = scorers_of(task, {"process": models["process"]}, "min")["process"]
-    specs, runs = specs_for(task, orm, prm), {}
+    prm2 = None
+    if args.retrained_prm:
+        with timer("retrained_prm"):
+            sizes = (16, 4) if args.quick else args.retrain_sizes
+            prm2, accuracy, counts = retrained_prm(task, policy, prm, fit, seed, *sizes)
+        figures["countdown_process_round2_rm_val_accuracy"] = accuracy
+        figures |= {f"countdown_round2_proposals_{name}".replace("_proposals_proposals", "_proposals_count"): value
+                    for name, value in counts.items()}  # fmt: skip
+    specs, runs = specs_for(task, orm, prm, prm2), {}
     with timer("search"):
         for spec in specs:
             for m in spec.budgets or multipliers:
@@ -115,6 +143,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3)")
     parser.add_argument("--rm_prompts", type=int, default=RM_PROMPTS, help="train prompts (x4 rollouts) per RM")
     parser.add_argument("--rm_epochs", type=int, default=RM_EPOCHS, help="reward-model training epochs")
+    parser.add_argument(
+        "--retrained_prm", action="store_true", help="also a PRM retrained on the picks of searches the first guides"
+    )
+    parser.add_argument(
+        "--retrain_sizes", type=int, nargs=2, default=[2048, 16], metavar=("PROMPTS", "MULTIPLIER"),
+        help="train prompts the searches pick on, and their budget multiplier",
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     task = CountdownTask(4)
@@ -127,6 +162,7 @@ def main() -> None:
             emit(name, {"mean": None, "ci95": None, "seeds": args.seeds, "values": values}, "x", note="greedy was 0")
             continue
         unit = "x" if "over_greedy" in name else "s" if name.endswith("_seconds") else "fraction"
+        unit = "completions" if name.endswith("_count") else unit
         goal = {"goal": ">= 3"} if "over_greedy" in name else {}
         emit(name, summarise(values, args.seeds, (0, 1) if unit == "fraction" else None), unit, **goal)
     rows, specs = {}, measured[0][2]
