@@ -147,7 +147,7 @@ def main() -> None:
         "--retrained_prm", action="store_true", help="also a PRM retrained on the picks of searches the first guides"
     )
     parser.add_argument(
-        "--retrain_sizes", type=int, nargs=2, default=[2048, 16], metavar=("PROMPTS", "MULTIPLIER"),
+        "--retrain_sizes", type=int, nargs=2, default=[2048, 64], metavar=("PROMPTS", "MULTIPLIER"),
         help="train prompts the searches pick on, and their budget multiplier",
     )  # fmt: skip
     args = parser.parse_args()
