@@ -177,6 +177,7 @@ def main() -> None:
     parser.add_argument(
         "--mc_prm", action=argparse.BooleanOptionalAction, default=True, help="also a PRM on Monte Carlo labels"
     )
+    parser.add_argument("--digits", type=int, nargs="+", default=[2, 3, 4], help="eval difficulties (digits)")
     parser.add_argument(
         "--retrained_prm", action="store_true", help="also a PRM retrained on the picks of searches the first guides"
     )
@@ -190,7 +191,7 @@ def main() -> None:
     prompts_per = 8 if args.quick else args.prompts
     eval_prompts = {
         d: AdditionTask(d, d).sample_prompts(prompts_per, torch.Generator().manual_seed(100 + d), "eval")
-        for d in ([2, 4] if args.quick else [2, 3, 4])
+        for d in ([2, 4] if args.quick else args.digits)
     }
     measured = [measure_seed(seed, eval_prompts, multipliers, args) for seed in args.seeds]
     for name in measured[0][0]:
