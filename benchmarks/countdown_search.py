@@ -17,6 +17,8 @@ Sizes: reward models on 8192 prompts x 4 rollouts for 16 epochs (`--rm_prompts`,
 validation accuracy is flat after the first epoch, but 4096 x 4 epochs (equal validation accuracy) roughly halved
 the learned searches' accuracy (docs/REWARD_MODELS.md): accuracy against base rate is not a measure of ranking.
 Three seeds take about 32 minutes on one shared CPU core (9 min of reward models, 1.5 of search per seed).
+`--retrained_prm` adds rows for a second-round PRM trained on the rollouts plus the answers PRM-guided best-of-N and
+sampled-step beam pick on fresh train prompts (`--retrain_sizes`): about 6 more minutes per seed.
 """
 
 from __future__ import annotations

@@ -15,6 +15,8 @@ under checkpoints/.
 Sizes: reward models on 8192 prompts x 4 rollouts for 8 epochs (`--rm_prompts`, `--rm_epochs`), not the 16 epochs
 of `fit_reward_models`' defaults: validation accuracy gains <= 0.005 from 8 to 16 epochs (docs/REWARD_MODELS.md),
 and three seeds then take about 42 minutes on one shared CPU core (11 min of reward models, 3 of search per seed).
+`--retrained_prm` adds rows for a second-round PRM trained on the rollouts plus the answers PRM-guided best-of-N and
+sampled-step beam pick on fresh train prompts (`--retrain_sizes`): about 7 more minutes per seed.
 """
 
 from __future__ import annotations
