@@ -17,6 +17,8 @@ Sizes: reward models on 8192 prompts x 4 rollouts for 16 epochs (`--rm_prompts`,
 validation accuracy is flat after the first epoch, but 4096 x 4 epochs (equal validation accuracy) roughly halved
 the learned searches' accuracy (docs/REWARD_MODELS.md): accuracy against base rate is not a measure of ranking.
 Three seeds take about 32 minutes on one shared CPU core (9 min of reward models, 1.5 of search per seed).
+`--retrained_prm` adds rows for a second-round PRM trained on the rollouts plus the answers PRM-guided best-of-N and
+sampled-step beam pick on fresh train prompts (`--retrain_sizes`): about 6 more minutes per seed.
 """
 
 from __future__ import annotations
@@ -26,7 +28,16 @@ import sys
 
 import torch
 from common import emit, summarise
-from scaling_common import PhaseTimer, Spec, emit_runs, learned_search_verdict, run_spec, table, with_width
+from scaling_common import (
+    PhaseTimer,
+    Spec,
+    emit_runs,
+    learned_search_verdict,
+    retrained_prm,
+    run_spec,
+    table,
+    with_width,
+)
 
 from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
 from o1_lightning.learning.imitation import cached_imitation
@@ -38,6 +49,7 @@ from o1_lightning.tasks import CountdownTask
 POLICY_STEPS = 4000
 RM_PROMPTS, RM_EPOCHS = 8192, 16  # x 4 rollouts each; 4096 x 4 epochs halved search accuracy (docstring)
 CACHE = "checkpoints"
+SAMPLED_STEPS = {"sample_steps": True}  # Snell et al.'s beam: width x 2 whole steps sampled per iteration
 
 
 def exact_prm(task: CountdownTask) -> FunctionScorer:
@@ -50,18 +62,28 @@ def exact_prm(task: CountdownTask) -> FunctionScorer:
     return FunctionScorer(score, name="exact_step_labels", oracle=True)
 
 
-def specs_for(task: CountdownTask, orm, prm) -> list[Spec]:
-    """The compared searches: learned scorers first, then the oracle-scored upper references."""
+def specs_for(task: CountdownTask, orm, prm, prm2=None) -> list[Spec]:
+    """The compared searches: learned scorers first (`prm2`: the PRM retrained on search picks, if given), then the
+    oracle-scored upper references."""
+    retrained = [
+        Spec("best-of-N, PRM min round 2", "best_of_n", prm2),
+        Spec("beam, PRM min round 2", "beam", prm2),
+        Spec("beam (sampled steps), PRM min round 2", "beam", prm2, SAMPLED_STEPS),
+        Spec("MCTS, PRM min leaves round 2", "mcts", prm2),
+    ]
     return [
         Spec("greedy", "greedy", budgets=[1]),
         Spec("majority vote (self-consistency)", "majority"),
         Spec("best-of-N, ORM", "best_of_n", orm),
         Spec("best-of-N, PRM min", "best_of_n", prm),
         Spec("beam, PRM min", "beam", prm),
+        Spec("beam (sampled steps), PRM min", "beam", prm, SAMPLED_STEPS),
         Spec("MCTS, ORM leaves", "mcts", orm),
         Spec("MCTS, PRM min leaves", "mcts", prm),
+        *(retrained if prm2 is not None else []),
         Spec("best-of-N, verifier", "best_of_n", OutcomeScorer(task)),
         Spec("beam, exact step labels", "beam", exact_prm(task)),
+        Spec("beam (sampled steps), exact step labels", "beam", exact_prm(task), SAMPLED_STEPS),
         Spec("MCTS, verifier leaves", "mcts", OutcomeScorer(task)),
     ]
 
@@ -87,7 +109,15 @@ def measure_seed(seed: int, prompts: list[str], multipliers: list[int], args: ar
     figures = {f"countdown_{kind}_rm_val_accuracy": metrics["val/rm_accuracy"] for kind, (_, metrics) in models.items()}
     orm = scorers_of(task, {"outcome": models["outcome"]})["outcome"]
     prm = scorers_of(task, {"process": models["process"]}, "min")["process"]
-    specs, runs = specs_for(task, orm, prm), {}
+    prm2 = None
+    if args.retrained_prm:
+        with timer("retrained_prm"):
+            sizes = (16, 4) if args.quick else args.retrain_sizes
+            prm2, accuracy, counts = retrained_prm(task, policy, prm, fit, seed, *sizes)
+        figures["countdown_process_round2_rm_val_accuracy"] = accuracy
+        figures |= {f"countdown_round2_proposals_{name}".replace("_proposals_proposals", "_proposals_count"): value
+                    for name, value in counts.items()}  # fmt: skip
+    specs, runs = specs_for(task, orm, prm, prm2), {}
     with timer("search"):
         for spec in specs:
             for m in spec.budgets or multipliers:
@@ -115,6 +145,13 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3)")
     parser.add_argument("--rm_prompts", type=int, default=RM_PROMPTS, help="train prompts (x4 rollouts) per RM")
     parser.add_argument("--rm_epochs", type=int, default=RM_EPOCHS, help="reward-model training epochs")
+    parser.add_argument(
+        "--retrained_prm", action="store_true", help="also a PRM retrained on the picks of searches the first guides"
+    )
+    parser.add_argument(
+        "--retrain_sizes", type=int, nargs=2, default=[2048, 64], metavar=("PROMPTS", "MULTIPLIER"),
+        help="train prompts the searches pick on, and their budget multiplier",
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     task = CountdownTask(4)
@@ -127,6 +164,7 @@ def main() -> None:
             emit(name, {"mean": None, "ci95": None, "seeds": args.seeds, "values": values}, "x", note="greedy was 0")
             continue
         unit = "x" if "over_greedy" in name else "s" if name.endswith("_seconds") else "fraction"
+        unit = "completions" if name.endswith("_count") else unit
         goal = {"goal": ">= 3"} if "over_greedy" in name else {}
         emit(name, summarise(values, args.seeds, (0, 1) if unit == "fraction" else None), unit, **goal)
     rows, specs = {}, measured[0][2]

@@ -15,6 +15,8 @@ import torch
 from common import emit, format_ci, summarise
 from stats import gap_closed, intervals_apart
 
+from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
+from o1_lightning.app.reward_models.search_data import proposal_label_counts, search_proposals
 from o1_lightning.search import Scorer, is_deterministic, run_search
 
 
@@ -43,7 +45,8 @@ def with_width(spec: Spec, multiplier: int) -> Spec:
 
     The beam's default width, budget // (expansions * max_length), lets its worst-case guard afford about one
     iteration on tasks with multi-character steps (it assumes every step may run to max_length), after which the
-    beams are finished greedily; a quarter of that leaves room for the several steps a solution takes.
+    beams are finished greedily; a quarter of that leaves room for the several steps a solution takes. A beam that
+    samples its steps (`sample_steps`) then draws N = 2 x width = multiplier // 2 whole steps per iteration.
     """
     if spec.method != "beam" or "width" in spec.options:
         return spec
@@ -167,3 +170,18 @@ def table(rows: dict[tuple[str, int], dict], specs: list[Spec], multipliers: lis
         ]
         lines.append(f"| {label} | {scorer} | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\nCells: accuracy mean [95% interval over seeds] @ mean token-steps spent.\n"
+
+
+def retrained_prm(task, policy, prm: Scorer, fit: dict, seed: int, prompts: int, multiplier: int) -> tuple:
+    """A second-round PRM: trained like the first on the policy's rollouts plus the answers that best-of-N and the
+    sampled-step beam, both guided by the first PRM `prm` at `multiplier`x, pick on `prompts` fresh train-split
+    prompts (labelled exactly). (scorer named prm_min_round2, its validation accuracy, what the proposals hold)."""
+    generator = torch.Generator().manual_seed(seed * 1000 + 3)  # the rollouts' prompts use offsets 1 and 2
+    train_prompts = task.sample_prompts(prompts, generator, "train")
+    width = max(1, multiplier // 4)
+    searches = [("best_of_n", {}), ("beam", {"sample_steps": True, "width": width})]
+    proposals = search_proposals(policy, task, train_prompts, searches, multiplier * task.max_length, prm, seed)
+    key = f"{fit['cache_key']}_prm_min_search{multiplier}x{prompts}"
+    models = fit_reward_models(task, policy, kinds=("process",), extra_train=proposals, **{**fit, "cache_key": key})
+    scorer = scorers_of(task, models, "min", suffix="_round2")["process"]
+    return scorer, models["process"][1]["val/rm_accuracy"], proposal_label_counts(task, *proposals)

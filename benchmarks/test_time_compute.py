@@ -15,6 +15,8 @@ under checkpoints/.
 Sizes: reward models on 8192 prompts x 4 rollouts for 8 epochs (`--rm_prompts`, `--rm_epochs`), not the 16 epochs
 of `fit_reward_models`' defaults: validation accuracy gains <= 0.005 from 8 to 16 epochs (docs/REWARD_MODELS.md),
 and three seeds then take about 42 minutes on one shared CPU core (11 min of reward models, 3 of search per seed).
+`--retrained_prm` adds rows for a second-round PRM trained on the rollouts plus the answers PRM-guided best-of-N and
+sampled-step beam pick on fresh train prompts (`--retrain_sizes`): about 7 more minutes per seed.
 """
 
 from __future__ import annotations
@@ -24,7 +26,16 @@ import sys
 
 import torch
 from common import emit, summarise
-from scaling_common import PhaseTimer, Spec, emit_runs, learned_search_verdict, run_spec, table, with_width
+from scaling_common import (
+    PhaseTimer,
+    Spec,
+    emit_runs,
+    learned_search_verdict,
+    retrained_prm,
+    run_spec,
+    table,
+    with_width,
+)
 
 from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
 from o1_lightning.learning.imitation import cached_imitation
@@ -35,10 +46,14 @@ from o1_lightning.tasks import AdditionTask
 POLICY_STEPS = 4000
 RM_PROMPTS, RM_EPOCHS = 8192, 8  # x 4 rollouts each; see the module docstring for why not 16 epochs
 CACHE = "checkpoints"
+SAMPLED_STEPS = {"sample_steps": True}  # Snell et al.'s beam: width x 2 whole steps sampled per iteration
 
 
 def specs_for(task: AdditionTask, scorers: dict) -> list[Spec]:
+    """The compared searches at one difficulty: learned scorers first (the MC-label PRM and the PRM retrained on
+    search picks where they were fit), then oracle best-of-N, the reference of the learned-verifier verdict."""
     orm, prm, prm_prod, prm_mc = scorers["orm"], scorers["prm_min"], scorers["prm_prod"], scorers.get("prm_mc")
+    prm2 = scorers.get("prm_round2")
     specs = [
         Spec("greedy", "greedy", budgets=[1]),
         Spec("majority vote", "majority"),
@@ -49,11 +64,18 @@ def specs_for(task: AdditionTask, scorers: dict) -> list[Spec]:
     ]
     if prm_mc is not None:
         specs.append(Spec("best-of-N, PRM min (MC labels)", "best_of_n", prm_mc))
-    return specs + [
+    specs += [
         Spec("beam, PRM min", "beam", prm),
+        Spec("beam (sampled steps), PRM min", "beam", prm, SAMPLED_STEPS),
         Spec("MCTS, PRM min leaves", "mcts", prm),
-        Spec("best-of-N, verifier", "best_of_n", OutcomeScorer(task)),
     ]
+    if prm2 is not None:
+        specs += [
+            Spec("best-of-N, PRM min round 2", "best_of_n", prm2),
+            Spec("beam (sampled steps), PRM min round 2", "beam", prm2, SAMPLED_STEPS),
+            Spec("MCTS, PRM min leaves round 2", "mcts", prm2),
+        ]
+    return specs + [Spec("best-of-N, verifier", "best_of_n", OutcomeScorer(task))]
 
 
 def copy_check(prm, digits: int, column: int, operand: int, prompts: int = 200) -> float:
@@ -98,7 +120,19 @@ def setup(train_task: AdditionTask, seed: int, args: argparse.Namespace, timer: 
             mc_models = fit_reward_models(train_task, policy, kinds=("process",), labels="mc_soft", mc_samples=4, **fit)
         scorers["prm_mc"] = scorers_of(train_task, mc_models, "min", suffix="_mc4")["process"]
         val["process_mc4"] = mc_models["process"][1]["val/rm_accuracy"]
+    if args.retrained_prm:
+        with timer("retrained_prm"):
+            sizes = (16, 4) if args.quick else args.retrain_sizes
+            scorers["prm_round2"], val["process_round2"], counts = retrained_prm(
+                train_task, policy, scorers["prm_min"], fit, seed, *sizes
+            )
+        val |= {f"round2_proposals_{name}": value for name, value in counts.items() if name != "proposals"}
     return policy, scorers, val
+
+
+def figure_name(key: str) -> str:
+    """A `setup` check's figure name: reward-model validation accuracies, or what the round-2 proposals hold."""
+    return f"addition_{key}" if key.startswith("round2_proposals") else f"{key}_rm_val_accuracy"
 
 
 def measure_seed(
@@ -109,7 +143,7 @@ def measure_seed(
     train_task = AdditionTask(1, 5)
     tokenizer = CharTokenizer(train_task.vocab)
     policy, scorers, val = setup(train_task, seed, args, timer)
-    figures = {f"{kind}_rm_val_accuracy": value for kind, value in val.items()}
+    figures = {figure_name(key): value for key, value in val.items()}
     for d in (2, 3):  # the PRM's blind spot: copy errors the policy rarely makes (so rarely sees labelled)
         for column, operand in [(0, 0), (0, 1), (d - 1, 1)]:
             name = f"prm_copy_check_d{d}_column{column + 1}_operand_{'ab'[operand]}"
@@ -145,13 +179,21 @@ def main() -> None:
     parser.add_argument(
         "--mc_prm", action=argparse.BooleanOptionalAction, default=True, help="also a PRM on Monte Carlo labels"
     )
+    parser.add_argument("--digits", type=int, nargs="+", default=[2, 3, 4], help="eval difficulties (digits)")
+    parser.add_argument(
+        "--retrained_prm", action="store_true", help="also a PRM retrained on the picks of searches the first guides"
+    )
+    parser.add_argument(
+        "--retrain_sizes", type=int, nargs=2, default=[2048, 64], metavar=("PROMPTS", "MULTIPLIER"),
+        help="train prompts (1-5 digits) the searches pick on, and their budget multiplier",
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     multipliers = [1, 4] if args.quick else [1, 4, 16, 64]
     prompts_per = 8 if args.quick else args.prompts
     eval_prompts = {
         d: AdditionTask(d, d).sample_prompts(prompts_per, torch.Generator().manual_seed(100 + d), "eval")
-        for d in ([2, 4] if args.quick else [2, 3, 4])
+        for d in ([2, 4] if args.quick else args.digits)
     }
     measured = [measure_seed(seed, eval_prompts, multipliers, args) for seed in args.seeds]
     for name in measured[0][0]:

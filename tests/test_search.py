@@ -12,6 +12,7 @@ from o1_lightning.policy.gru import GRUPolicy
 from o1_lightning.policy.tokenizer import BOS, CharTokenizer
 from o1_lightning.search import (
     SEARCH_METHODS,
+    FunctionScorer,
     OutcomeScorer,
     PolicyLogProbScorer,
     ProcessScorer,
@@ -311,6 +312,23 @@ def test_sampled_steps_follow_the_policys_probabilities():
     [top] = beam_search(policy, tokenizer, task, [""], 12, scorer, **options)
     assert top.completion == "b|"
     assert not is_deterministic("beam", {"sample_steps": True}) and is_deterministic("beam", {})
+
+
+def test_sampled_steps_beam_samples_width_times_expansions_steps_from_the_root():
+    """Snell-style: N = width x expansions sampled steps per iteration, the first N all from the one root beam.
+    PipeTask: 4 two-character first steps (8 token-steps), then the 2 kept beams propose 2 end tokens each (4)."""
+    task = PipeTask()
+    tokenizer = CharTokenizer(task.vocab)
+    table = {"": {"a": 0.4, "b": 0.6}, "a": {"|": 1.0}, "b": {"|": 1.0}, "a|": {"$": 1.0}, "b|": {"$": 1.0}}
+    policy = TablePolicy(tokenizer, table)
+    prefers_a = FunctionScorer(lambda prompt, completion: float(completion.startswith("a")), name="prefers_a")
+    generators = [torch.Generator().manual_seed(seed) for seed in range(2000)]
+    options = {"width": 2, "expansions": 2, "sample_steps": True}
+    sampled = beam_search(policy, tokenizer, task, [""] * 2000, 40, prefers_a, generators, **options)
+    assert all(r.compute == 4 * 2 + 2 * 2 for r in sampled)
+    # "a|" wins whenever one of the 4 root draws is "a": 1 - 0.6^4 = 0.870 (2 root draws would give 0.64)
+    share = sum(r.completion == "a|" for r in sampled) / len(sampled)
+    assert share == pytest.approx(1 - 0.6**4, abs=0.03)  # 4 standard errors
 
 
 def test_errors_are_one_line_and_name_the_choices():

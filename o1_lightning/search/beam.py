@@ -1,7 +1,8 @@
 """Step-level beam search: keep the `width` best partial completions by a step scorer, growing each by one step.
 
 Each live beam proposes its `expansions` most likely next tokens; a candidate then continues greedily to the end of
-its task step (for character tasks every character is a step, so a candidate is one token). Finished beams stay
+its task step (for character tasks every character is a step, so a candidate is one token); with `sample_steps`
+each problem samples width x expansions whole steps per iteration instead (Snell et al. 2024). Finished beams stay
 in the pool and compete with the candidates until every kept beam is finished. Texts are decoded only when the
 scorer or a step boundary needs them (a PolicyLogProbScorer of the searching policy reads tracked log-probs).
 """
@@ -87,26 +88,51 @@ def initial_beams(problems: Problems, width: int) -> Beams:
 
 
 def budget_guard(
-    beams: Beams, expandable: torch.Tensor, spent: torch.Tensor, budget: int, expansions: int, per_char: bool
+    beams: Beams,
+    expandable: torch.Tensor,
+    spent: torch.Tensor,
+    budget: int,
+    expansions: int,
+    per_char: bool,
+    sample_steps: bool = False,
 ) -> torch.Tensor:
     """(B,) problems that can afford the next iteration at worst plus a greedy finish of a beam after it."""
     length = beams.tokens.shape[-1]
     min_depth = torch.where(expandable, beams.depth, length).min(1).values  # (B,)
     step_cost = torch.ones_like(min_depth) if per_char else length - min_depth
-    need = expandable.sum(1) * expansions * step_cost + (length - min_depth - 1).clamp(min=0)  # (B,)
+    proposals = proposal_shares(expandable, expansions, sample_steps).sum(1)  # (B,)
+    need = proposals * step_cost + (length - min_depth - 1).clamp(min=0)  # (B,)
     return spent + need <= budget
+
+
+def proposal_shares(expandable: torch.Tensor, expansions: int, sample_steps: bool) -> torch.Tensor:
+    """(B, W) candidates each beam proposes: `expansions` per expandable beam, or (`sample_steps`) width x
+    expansions per problem split evenly over its expandable beams (earlier slots take the remainder), so that every
+    iteration samples N = width x expansions steps, from the first (one root beam) on, as in Snell et al. (2024)."""
+    if not sample_steps:
+        return expandable.long() * expansions
+    width = expandable.shape[1]
+    count = expandable.sum(1, keepdim=True).clamp(min=1)  # (B, 1)
+    rank = expandable.long().cumsum(1) - 1  # (B, W) order among the problem's expandable beams
+    share = (width * expansions) // count + (rank < (width * expansions) % count).long()  # (B, W)
+    return share.masked_fill(~expandable, 0)
 
 
 def propose(
     problems: Problems, beams: Beams, expandable: torch.Tensor, expansions: int, sample_steps: bool = False
 ) -> StepCandidates:
     """`expansions` one-step extensions of every expandable beam: its most likely first tokens, each continued
-    greedily to its step's end, or (`sample_steps`) whole steps sampled from the policy, as Snell et al. (2024)
-    propose them (draws with replacement: two may coincide, and each is charged)."""
+    greedily to its step's end; or (`sample_steps`) width x expansions whole steps per problem sampled from the
+    policy and split over its expandable beams (`proposal_shares`), as Snell et al. (2024) propose them (draws with
+    replacement: two may coincide, and each is charged)."""
     size, width = beams.shape
     if sample_steps:
-        parent = expandable.view(-1).nonzero().squeeze(1).repeat_interleave(expansions)  # (K,)
-        e = torch.arange(expansions, device=parent.device).repeat(parent.shape[0] // expansions)  # (K,)
+        shares = proposal_shares(expandable, expansions, True).view(-1)  # (B*W,)
+        parent = torch.arange(size * width, device=shares.device).repeat_interleave(shares)  # (K,)
+        before = shares.cumsum(0) - shares  # (B*W,) candidates of earlier rows
+        within = torch.arange(parent.shape[0], device=parent.device) - before[parent]  # (K,) index under its parent
+        first_row = (parent // width) * width  # (K,) the problem's slot 0
+        column = width + before[parent] - before[first_row] + within  # (K,) problem-local: width .. width*(1+E)-1
         uniforms = UniformSource(parent // width, problems.generators)  # each problem draws from its own stream
         log_probs = torch.log_softmax(beams.logits[parent], -1)  # (K, V)
         every = torch.arange(parent.shape[0], device=parent.device)
@@ -119,9 +145,10 @@ def propose(
         ok = expandable.view(-1, 1) & torch.isfinite(top_log_probs)  # (B*W, E)
         parent, e = ok.nonzero(as_tuple=True)  # (K,)
         first, first_log_probs = top_tokens[parent, e], top_log_probs[parent, e]  # (K,)
+        column = width + (parent % width) * expansions + e  # (K,)
     cands = StepCandidates(
         parent,
-        width + (parent % width) * expansions + e,
+        column,
         beams.tokens.view(size * width, -1)[parent].clone(),
         beams.depth.view(-1)[parent].clone(),
         torch.zeros_like(first, dtype=torch.bool),
@@ -299,9 +326,11 @@ def beam_search(
     """Step-level beam search ranked by the step `scorer`; width defaults to budget // (expansions * max_length).
 
     Candidates are each beam's `expansions` likeliest first tokens, each finished greedily to its step's end
-    (deterministic: the generator is unused), or with `sample_steps` whole steps sampled from the policy (Snell et
-    al. 2024's beam search against a PRM). An iteration runs only if it and a greedy finish after it fit the budget
-    at worst; a problem stopped early returns its best finished beam or its best live beam finished greedily.
+    (deterministic: the generator is unused), or with `sample_steps` N = width x expansions whole steps per problem
+    sampled from the policy, split over its live beams (Snell et al. 2024's beam search against a PRM: N samples of
+    the first step, then the best `width` each propose N / width). An iteration runs only if it and a greedy finish
+    after it fit the budget at worst; a problem stopped early returns its best finished beam or its best live beam
+    finished greedily.
     """
     scorer = require_scorer(scorer, "beam")
     problems = make_problems(policy, tokenizer, task, prompts, generator, stepper)
@@ -314,7 +343,8 @@ def beam_search(
     active = torch.ones(problems.size, dtype=torch.bool, device=problems.device)
     while True:
         expandable = beams.alive & ~beams.done & active.unsqueeze(1)  # (B, W)
-        active &= budget_guard(beams, expandable, spent, budget, expansions, per_char) | ~expandable.any(1)
+        affords = budget_guard(beams, expandable, spent, budget, expansions, per_char, sample_steps)
+        active &= affords | ~expandable.any(1)
         expandable &= active.unsqueeze(1)
         if not bool(expandable.any()):
             break

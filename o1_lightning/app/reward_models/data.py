@@ -64,6 +64,9 @@ class RewardDataModule(L.LightningDataModule):
         self.labels, self.mc_samples, self.batch_size, self.seed = labels, mc_samples, batch_size, seed
         self.tokenizer = CharTokenizer(task.vocab)
         self.policy: nn.Module | None = None
+        # in-process only (fit_reward_models): more train-split (prompts, completions) labelled with the rollouts,
+        # e.g. the answers a search guided by an earlier reward model picked (search_data.search_proposals)
+        self.extra_train: tuple[list[str], list[str]] | None = None
         self.train_examples: RewardExamples | None = None
         self.val_examples: RewardExamples | None = None
 
@@ -92,6 +95,8 @@ class RewardDataModule(L.LightningDataModule):
             prompts, completions = policy_rollouts(
                 self.policy, self.tokenizer, self.task, prompts, self.samples_per_prompt, generator, self.temperature
             )
+            if split == "train" and self.extra_train is not None:
+                prompts, completions = prompts + list(self.extra_train[0]), completions + list(self.extra_train[1])
             labels = self.labels if split == "train" else "exact"
             examples = label_rollouts(
                 self.policy, self.tokenizer, self.task, prompts, completions, labels, self.mc_samples, generator

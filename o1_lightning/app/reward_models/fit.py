@@ -34,17 +34,21 @@ def fit_reward_models(
     seed: int = 0,
     cache_dir: str | Path | None = None,
     cache_key: str = "",
+    extra_train: tuple[list[str], list[str]] | None = None,
 ) -> Fitted:
-    """{kind: (trained model, validation metrics)} for each kind, all fit on one labelled set of `policy` rollouts.
+    """{kind: (trained model, validation metrics)} for each kind, all fit on one labelled set of `policy` rollouts
+    (plus `extra_train` (prompts, completions), labelled the same way: e.g. a search's picks, `search_proposals`).
 
     With `cache_dir`, models are saved as `<cache_key>_<kind>_<settings>.pt` and reloaded on the next call (the key
-    must name the policy; the settings are added here).
+    must name the policy, and the extra completions' origin; the settings and their count are added here).
     """
     tokenizer = CharTokenizer(task.vocab)
     settings = (
         f"{labels}{mc_samples if labels != 'exact' else ''}_n{num_prompts}x{samples_per_prompt}_e{epochs}b{batch_size}"
     )
     settings += f"_h{hidden_size}_init{int(init_from_policy)}_seed{seed}_trainsplit"  # fit on train-split prompts
+    if extra_train is not None:
+        settings += f"_plus{len(extra_train[1])}"
     paths = {}
     if cache_dir is not None:
         paths = {kind: Path(cache_dir) / f"{cache_key}_{kind}_{settings}.pt" for kind in kinds}
@@ -67,7 +71,7 @@ def fit_reward_models(
         seed=seed,
         cache_dir=None,
     )
-    datamodule.policy = policy
+    datamodule.policy, datamodule.extra_train = policy, extra_train
     out = {}
     for kind in kinds:
         L.seed_everything(seed, verbose=False)
