@@ -143,7 +143,7 @@ def accuracy_within(curves: dict[str, dict[int, float]], token_steps: float) -> 
 def over_seeds(values: list[float], seeds: list[int], bounds: tuple[float, float] | None = None) -> dict:
     """The figure over seeds; a one-seed pilot run (an ablation screen) prints its value marked as such."""
     if len(seeds) == 1:
-        return single_run(values[0], f"seed {seeds[0]} only: a pilot to choose variants, not a figure")
+        return single_run(values[0], f"seed {seeds[0]} only: a pilot to choose variants, not a figure", seeds[0])
     return summarise(values, seeds, bounds)
 
 

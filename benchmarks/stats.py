@@ -61,9 +61,9 @@ def summarise(values: Sequence[float], seeds: Sequence[int], bounds: tuple[float
     }
 
 
-def single_run(value: float, why: str) -> dict:
+def single_run(value: float, why: str, seed: int = 0) -> dict:
     """A figure that honestly needs one run (a deterministic method, a count): no interval, and the reason."""
-    return {"mean": round(float(value), 6), "ci95": None, "seeds": [0], "single_run": why}
+    return {"mean": round(float(value), 6), "ci95": None, "seeds": [seed], "single_run": why}
 
 
 def format_ci(summary: dict, digits: int = 3, count_seeds: bool = True) -> str:
