@@ -151,7 +151,7 @@ class RewardFunction:
         if not finished:
             steps, checked = steps[:-1], checked[:-1]
         if "process" in self.names:
-            self.add_step_rewards(rewards, steps, checked, self.weights["process"])
+            self.add_step_rewards(rewards, steps, checked, self.weights["process"], self.process_reward)
         if "progress" in self.names:
             verdicts = task.progress(prompt, completion)[: len(steps)]
             if finished and verdicts:  # nothing follows the last step: it is right only if it solves the task
@@ -163,11 +163,10 @@ class RewardFunction:
         return rewards, outcome_value, solved
 
     def add_step_rewards(
-        self, rewards: torch.Tensor, steps: list[str], verdicts: list[bool], weight: float, penalty: float | None = None
+        self, rewards: torch.Tensor, steps: list[str], verdicts: list[bool], weight: float, penalty: float
     ) -> None:
-        """weight * process_reward on the last action of each right step, -weight * `penalty` (default: the same
-        process_reward) on each wrong one, in place."""
-        penalty = self.process_reward if penalty is None else penalty
+        """weight * process_reward on the last action of each right step, -weight * `penalty` on each wrong one,
+        in place."""
         end = 0
         for step, ok in zip(steps, verdicts):
             end += len(step)

@@ -181,12 +181,16 @@ class CountdownTask(Task):
         """Per step: correct, and the target is still reachable after it (it is the step's result, or further steps
         on the pool left can make it: the solver decides). A valid step that loses the target is a wrong turn."""
         numbers, target = self.parse(prompt)
-        checks = []
-        for result, pool in self._walk(numbers, completion):
-            left = tuple(sorted(pool.elements()))
-            in_reach = result == target or (len(left) > 1 and target in reachable(left, len(left) - 1))
-            checks.append(result is not None and in_reach)  # a wrong step leaves the pool: do not credit it
-        return checks
+        return [
+            result is not None and (result == target or self._can_make(target, pool))  # the solver only if correct
+            for result, pool in self._walk(numbers, completion)
+        ]
+
+    @staticmethod
+    def _can_make(target: int, pool: Counter) -> bool:
+        """Can further steps on the numbers left in `pool` make `target`?"""
+        left = tuple(sorted(pool.elements()))
+        return len(left) > 1 and target in reachable(left, len(left) - 1)
 
     def _walk(self, numbers: list[int], completion: str) -> Iterator[tuple[int | None, Counter]]:
         """Per step: its result if it is correct (else None), and the pool after it (a wrong step leaves it be)."""
