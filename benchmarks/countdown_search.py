@@ -31,6 +31,7 @@ from common import emit, summarise
 from scaling_common import (
     PhaseTimer,
     Spec,
+    add_retrained_prm_arguments,
     emit_runs,
     learned_search_verdict,
     retrained_prm,
@@ -145,13 +146,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3)")
     parser.add_argument("--rm_prompts", type=int, default=RM_PROMPTS, help="train prompts (x4 rollouts) per RM")
     parser.add_argument("--rm_epochs", type=int, default=RM_EPOCHS, help="reward-model training epochs")
-    parser.add_argument(
-        "--retrained_prm", action="store_true", help="also a PRM retrained on the picks of searches the first guides"
-    )
-    parser.add_argument(
-        "--retrain_sizes", type=int, nargs=2, default=[2048, 64], metavar=("PROMPTS", "MULTIPLIER"),
-        help="train prompts the searches pick on, and their budget multiplier",
-    )  # fmt: skip
+    add_retrained_prm_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
     task = CountdownTask(4)

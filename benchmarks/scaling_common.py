@@ -6,6 +6,7 @@ prompts, and reported with its mean, 95% interval and the token-steps each metho
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -185,3 +186,15 @@ def retrained_prm(task, policy, prm: Scorer, fit: dict, seed: int, prompts: int,
     models = fit_reward_models(task, policy, kinds=("process",), extra_train=proposals, **{**fit, "cache_key": key})
     scorer = scorers_of(task, models, "min", suffix="_round2")["process"]
     return scorer, models["process"][1]["val/rm_accuracy"], proposal_label_counts(task, *proposals)
+
+
+def add_retrained_prm_arguments(parser: argparse.ArgumentParser, prompts: str = "train prompts") -> None:
+    """--retrained_prm and --retrain_sizes, the options of `retrained_prm` both sweeps share; `prompts` names
+    which train prompts the searches pick on."""
+    parser.add_argument(
+        "--retrained_prm", action="store_true", help="also a PRM retrained on the picks of searches the first guides"
+    )
+    parser.add_argument(
+        "--retrain_sizes", type=int, nargs=2, default=[2048, 64], metavar=("PROMPTS", "MULTIPLIER"),
+        help=f"{prompts} the searches pick on, and their budget multiplier",
+    )  # fmt: skip

@@ -29,6 +29,7 @@ from common import emit, summarise
 from scaling_common import (
     PhaseTimer,
     Spec,
+    add_retrained_prm_arguments,
     emit_runs,
     learned_search_verdict,
     retrained_prm,
@@ -180,13 +181,7 @@ def main() -> None:
         "--mc_prm", action=argparse.BooleanOptionalAction, default=True, help="also a PRM on Monte Carlo labels"
     )
     parser.add_argument("--digits", type=int, nargs="+", default=[2, 3, 4], help="eval difficulties (digits)")
-    parser.add_argument(
-        "--retrained_prm", action="store_true", help="also a PRM retrained on the picks of searches the first guides"
-    )
-    parser.add_argument(
-        "--retrain_sizes", type=int, nargs=2, default=[2048, 64], metavar=("PROMPTS", "MULTIPLIER"),
-        help="train prompts (1-5 digits) the searches pick on, and their budget multiplier",
-    )  # fmt: skip
+    add_retrained_prm_arguments(parser, "train prompts (1-5 digits)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     multipliers = [1, 4] if args.quick else [1, 4, 16, 64]
