@@ -53,6 +53,8 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "lr_1e-4": ("countdown_rl.yaml", ["--model.lr", "0.0001"]),
     "lr_1e-3": ("countdown_rl.yaml", ["--model.lr", "0.001"]),
     "group_16": ("countdown_rl.yaml", GROUP_16),
+    "temperature_0.7": ("countdown_rl.yaml", ["--data.temperature", "0.7"]),
+    "temperature_0.5": ("countdown_rl.yaml", ["--data.temperature", "0.5"]),
     "progress": ("countdown_rl.yaml", ["--data.reward", "outcome+progress"]),
     # the former setting with one thing changed (the seed-0 screens in docs/COUNTDOWN_RL.md)
     "grpo_process_lr_1e-3": ("countdown_rl.yaml", [*GRPO_PROCESS, "--model.lr", "0.001"]),
@@ -87,12 +89,26 @@ def train_seed(seed: int, args: argparse.Namespace) -> dict[str, float]:
     else:
         steps = ["--trainer.max_steps", str(args.sft_steps)]
         cpu["sft"] = fit("countdown_sft.yaml", *seeded, "--data.seed", str(seed), *steps)["cpu_s"] / 60
-    rl = [*seeded, "--data.seed", str(seed + 100), "--trainer.max_steps", str(RL_STEPS_PER_UPDATE * args.rl_updates)]
-    rl += ["--trainer.val_check_interval", str(args.every), "--model.init_from", str(SFT_CHECKPOINT), *shape]
+    rl = [*seeded, "--data.seed", str(seed + 100), "--trainer.val_check_interval", str(args.every)]
+    rl += ["--model.init_from", str(SFT_CHECKPOINT), *shape]
     for variant in args.variants:
         config, overrides = VARIANTS[variant]
-        cpu[variant] = fit(config, *rl, *overrides, "--run_name", variant)["cpu_s"] / 60
+        steps = ["--trainer.max_steps", str(RL_STEPS_PER_UPDATE * updates_of(variant, args))]
+        cpu[variant] = fit(config, *rl, *steps, *overrides, "--run_name", variant)["cpu_s"] / 60
     return cpu
+
+
+def updates_of(variant: str, args: argparse.Namespace) -> int:
+    """The variant's rollout batches: --rl-updates unless --updates names it."""
+    return args.updates.get(variant, args.rl_updates)
+
+
+def variant_updates(text: str) -> tuple[str, int]:
+    """--updates VARIANT=N, checked."""
+    variant, _, updates = text.partition("=")
+    if variant not in VARIANTS or not updates.isdigit() or int(updates) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give VARIANT=N with N >= 1 and VARIANT one of {sorted(VARIANTS)}")
+    return variant, int(updates)
 
 
 def measure_seed(args: argparse.Namespace, prompts: list[str]) -> dict:
@@ -149,7 +165,7 @@ def over_seeds(values: list[float], seeds: list[int], bounds: tuple[float, float
 
 def report(results: list[dict], args: argparse.Namespace) -> None:
     seeds, name = args.seeds, "countdown_rl"
-    fields = {"prompts": f"{args.prompts} eval-split", "rl_updates": args.rl_updates, "sft": args.sft, "machine": "CPU"}
+    fields = {"prompts": f"{args.prompts} eval-split", "sft": args.sft, "machine": "CPU"}
     emit(f"{name}/sft/greedy", over_seeds([r["sft"] for r in results], seeds, (0, 1)), "fraction", **fields)
     if all("sft" in r["cpu"] for r in results):
         emit(f"{name}/sft/cpu_minutes", over_seeds([r["cpu"]["sft"] for r in results], seeds), "min")
@@ -164,6 +180,7 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
     first = args.variants[0]  # the compute yardstick: what its whole run sampled
     budgets = [max(r["curves"][first]["train/sampled_token_steps"].values()) for r in results]
     for variant in args.variants:
+        fields = {**fields, "rl_updates": updates_of(variant, args)}
         gains = [r[variant] - r["sft"] for r in results]
         removed = [(r[variant] - r["sft"]) / max(1 - r["sft"], 1e-9) for r in results]
         spent = [max(r["curves"][variant]["train/sampled_token_steps"].values()) for r in results]
@@ -178,6 +195,9 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
             f"{name}/{variant}/val_accuracy_at_{first}_token_steps", over_seeds(matched, seeds, (0, 1)), "fraction",
             prompts="512 eval-split (val/accuracy)", token_steps=budgets,
         )  # fmt: skip
+        if variant != first:  # paired: the same SFT checkpoint per seed
+            differences = [r[variant] - r[first] for r in results]
+            emit(f"{name}/{variant}_minus_{first}/greedy", over_seeds(differences, seeds), "fraction", **fields)
 
 
 def main() -> None:
@@ -192,12 +212,22 @@ def main() -> None:
     parser.add_argument("--imitation-cache", type=Path, default=Path("checkpoints/policies").resolve())
     parser.add_argument("--sft-steps", type=int, default=4000)
     parser.add_argument("--rl-updates", type=int, default=100, help="rollout batches of each RL run")
+    parser.add_argument(
+        "--updates",
+        type=variant_updates,
+        nargs="+",
+        default=[],
+        metavar="VARIANT=N",
+        help="another number of rollout batches for these variants (e.g. expert iteration, which also searches, at "
+        "half the updates: the same policy token-steps)",
+    )
     parser.add_argument("--every", type=int, default=10, help="validate every this many rollout batches")
     parser.add_argument("--prompts", type=int, default=1000, help="eval-split prompts for greedy accuracy")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3 for a figure)")
     parser.add_argument("--workdir", default="runs/countdown_rl")
     parser.add_argument("--measure-only", action="store_true", help="measure an earlier run's --workdir again")
     args = parser.parse_args()
+    args.updates = dict(args.updates)
     torch.set_num_threads(1)
     if Path(args.workdir).exists() != args.measure_only:
         why = "does not exist: train first" if args.measure_only else "exists: give a fresh one (or --measure-only)"

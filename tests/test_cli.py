@@ -91,6 +91,8 @@ BAD_INPUTS = [
     (["--trainer.max_steps", "-5"], "trainer.max_steps must be >= 0, or -1 for no limit; got -5"),
     (["--trainer.max_epochs", "-5"], "trainer.max_epochs must be >= 0, or -1 for no limit; got -5"),
     (["--trainer.val_check_interval", "0"], "trainer.val_check_interval must be > 0"),
+    (["--data.temperature", "0"], "data.temperature must be a finite number > 0, got 0.0"),
+    (["--data.temperature", "-1"], "data.temperature must be a finite number > 0, got -1.0"),
     (["--data.gamma", "5"], "data.gamma must be a finite number in [0.0, 1.0], got 5.0"),
     (["--data.gamma", "-1"], "data.gamma must be a finite number in [0.0, 1.0], got -1.0"),
     (["--data.seed", "-1"], "data.seed must be an integer in [0, 4294967295], got -1"),

@@ -6,6 +6,7 @@ import torch
 from o1_lightning.app.data import RolloutDataModule
 from o1_lightning.app.device_generator import DeviceGenerator
 from o1_lightning.app.module import PolicyModule
+from o1_lightning.learning.objectives import teacher_forced
 from o1_lightning.learning.sample_rollout import make_rollout
 from o1_lightning.policy.gru import GRUPolicy
 from o1_lightning.policy.tokenizer import EOS, PAD, SPECIALS, CharTokenizer
@@ -34,6 +35,26 @@ def test_uniforms_of_zero_build_a_consistent_rollout(monkeypatch):
     rollout = make_rollout(policy, task, tokenizer, RewardFunction("outcome+process"), prompts, 3, torch.Generator())
     assert torch.equal(rollout.action_mask.sum(-1), rollout.lengths)
     assert not (rollout.tokens[:, 1:][rollout.action_mask] == PAD).any()
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0])
+def test_a_tempered_rollout_is_scored_by_the_loss_at_its_temperature(temperature):
+    """PPO's ratio is 1 before the first update only if the loss takes log-probs at the sampling temperature."""
+    task = AdditionTask(1, 2)
+    policy, tokenizer = policy_for(task)
+    prompts = task.sample_prompts(6, torch.Generator().manual_seed(0))
+    generator = torch.Generator().manual_seed(1)
+    rollout = make_rollout(policy, task, tokenizer, RewardFunction(), prompts, 4, generator, temperature=temperature)
+    assert rollout.temperature == temperature
+    mask = rollout.action_mask
+    tempered, *_ = teacher_forced(policy, rollout.tokens, mask, temperature=rollout.temperature)
+    torch.testing.assert_close(tempered[mask], rollout.old_log_probs[mask], atol=1e-5, rtol=0)
+    logits, _ = policy(rollout.tokens[:, :-1])  # by hand: log_softmax(logits / T) of the taken tokens
+    by_hand = torch.log_softmax(logits / temperature, -1).gather(-1, rollout.tokens[:, 1:, None]).squeeze(-1)
+    torch.testing.assert_close(tempered[mask], by_hand[mask], atol=1e-5, rtol=0)
+    if temperature != 1.0:
+        untempered, *_ = teacher_forced(policy, rollout.tokens, mask)
+        assert not torch.allclose(untempered[mask], rollout.old_log_probs[mask], atol=1e-3)
 
 
 def test_nan_weights_end_the_fit_with_one_error_line(in_tmp, monkeypatch, capsys):

@@ -82,6 +82,9 @@ class RolloutDataModule(L.LightningDataModule):
         buffer_size: capacity of the buffer of verified search solutions (filled by SearchRefresh).
         buffer_batch_size: solutions from the buffer imitated in each update (0: none).
         buffer_weight: weight of their log-likelihood term in the loss (expert iteration).
+        temperature: the rollouts' sampling temperature. RL then trains the tempered policy (its logits / T): the
+            PPO ratio, the KL to the reference and the entropy are taken at T too, so they match the samples.
+            Below 1 the samples stay nearer the greedy path, which is what greedy accuracy measures.
         source: what a train batch holds: `rollouts` sampled by the live policy (REINFORCE, PPO) or the task's
             `demonstrations` (SFT: batch_size prompts each, group_size 1), both in the `Rollout` layout.
     """
@@ -108,6 +111,7 @@ class RolloutDataModule(L.LightningDataModule):
         buffer_weight: float = 1.0,
         source: str = "rollouts",
         shaping_model: str | None = None,
+        temperature: float = 1.0,
     ) -> None:
         super().__init__()
         if batch_size < 1:
@@ -124,6 +128,8 @@ class RolloutDataModule(L.LightningDataModule):
             raise O1Error(
                 f"data.buffer_size must be >= 1 and data.buffer_batch_size >= 0, got {buffer_size}, {buffer_batch_size}"
             )
+        if not (isinstance(temperature, int | float) and 0 < temperature < float("inf")):
+            raise O1Error(f"data.temperature must be a finite number > 0, got {temperature!r}")
         if source not in SOURCES:
             raise O1Error(f"unknown data.source {source!r}; allowed: {', '.join(SOURCES)}")
         if source == "demonstrations" and group_size != 1:
@@ -140,6 +146,7 @@ class RolloutDataModule(L.LightningDataModule):
             process_reward=process_reward, shaping_scale=shaping_scale, gamma=gamma,
         )  # fmt: skip
         self.batch_size, self.group_size, self.gamma = batch_size, group_size, gamma
+        self.temperature = float(temperature)
         self.seed, self.num_val_prompts, self.steps_per_epoch = seed, val_prompts, steps_per_epoch
         self.generator = torch.Generator().manual_seed(seed)  # prompts and buffer draws (CPU)
         self.device_generator = DeviceGenerator(seed + DEVICE_STREAM_OFFSET)  # sampling on an accelerator
@@ -189,8 +196,9 @@ class RolloutDataModule(L.LightningDataModule):
         generator = self.rollout_generator(policy_device(self.policy))
         compiled = getattr(self.policy, "compile_steps", False)
         rollout = make_rollout(
-            self.policy, self.task, self.tokenizer, self.reward_fn, prompts, self.group_size, generator, compiled
-        )
+            self.policy, self.task, self.tokenizer, self.reward_fn, prompts, self.group_size, generator, compiled,
+            temperature=self.temperature,
+        )  # fmt: skip
         if self.buffer_batch_size and len(self.buffer):
             demo_prompts, demo_completions = zip(*self.buffer.sample(self.buffer_batch_size, self.generator))
             device = rollout.tokens.device

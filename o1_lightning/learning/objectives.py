@@ -33,15 +33,22 @@ OptimizerStep = Callable[[torch.Tensor], None]  # backward, clip, step: manual o
 
 
 def teacher_forced(
-    policy: GRUPolicy, tokens: torch.Tensor, mask: torch.Tensor, with_uniform_kl: bool = False
+    policy: GRUPolicy,
+    tokens: torch.Tensor,
+    mask: torch.Tensor,
+    with_uniform_kl: bool = False,
+    temperature: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
     """Teacher-forced (B, T-1) log-probs of the taken tokens, entropies, values (None without a value head) and
-    KL(uniform || policy) at each position (None unless `with_uniform_kl`).
+    KL(uniform || policy) at each position (None unless `with_uniform_kl`), all of the policy's logits /
+    `temperature` (the distribution rollouts sampled at that temperature were drawn from).
 
     Log-probs are zeroed off the action mask: a padding target's is -inf, which would turn into NaN gradients
     through the KL and PPO ratios.
     """
     logits, values = policy(tokens[:, :-1])  # (B, T-1, V), (B, T-1) or None
+    if temperature != 1.0:
+        logits = logits / temperature
     log_probs, entropy = log_probs_and_entropy(logits, tokens[:, 1:])
     kl_uniform = uniform_kl(logits) if with_uniform_kl else None  # (B, T-1)
     return torch.where(mask, log_probs, torch.zeros_like(log_probs)), entropy, values, kl_uniform
@@ -112,6 +119,7 @@ class PolicyGradient(Objective):
         values: torch.Tensor | None,
         returns: torch.Tensor,
         kl_uniform: torch.Tensor | None = None,
+        temperature: float = 1.0,
     ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         """policy loss - entropy bonus (+ KL(uniform || policy)) (+ value loss) (+ KL to the reference), and each
         term by name."""
@@ -125,7 +133,7 @@ class PolicyGradient(Objective):
             loss = loss + self.settings.value_coef * terms["value_loss"]
         if self.reference is not None:
             with torch.no_grad():
-                ref_log_probs, *_ = teacher_forced(self.reference, tokens, mask)
+                ref_log_probs, *_ = teacher_forced(self.reference, tokens, mask, temperature=temperature)
             terms["kl"] = adv.masked_mean(k3_kl(log_probs, ref_log_probs), mask)
             loss = loss + self.settings.kl_coef * terms["kl"]
         return loss, terms
@@ -137,10 +145,14 @@ class Reinforce(PolicyGradient):
     def step(self, batch: Rollout, optimizer_step: OptimizerStep | None, step: int) -> StepOutput:
         mask = batch.action_mask
         explore = self.settings.uniform_kl_coef > 0
-        log_probs, entropy, values, kl_uniform = teacher_forced(self.policy, batch.tokens, mask, explore)
+        log_probs, entropy, values, kl_uniform = teacher_forced(
+            self.policy, batch.tokens, mask, explore, batch.temperature
+        )
         advantages, returns = self.advantages(batch, values)
         policy_loss = reinforce_loss(log_probs, advantages, mask)
-        loss, terms = self.regularized(policy_loss, batch.tokens, mask, log_probs, entropy, values, returns, kl_uniform)
+        loss, terms = self.regularized(
+            policy_loss, batch.tokens, mask, log_probs, entropy, values, returns, kl_uniform, batch.temperature
+        )
         if batch.demo_tokens is not None:  # expert iteration: imitate verified solutions found by search
             demo_log_probs, *_ = teacher_forced(self.policy, batch.demo_tokens, batch.demo_mask)
             terms["imitation_loss"] = sft_loss(demo_log_probs, batch.demo_mask)
@@ -170,7 +182,7 @@ class PPO(PolicyGradient):
     def step(self, batch: Rollout, optimizer_step: OptimizerStep | None, step: int) -> StepOutput:
         mask = batch.action_mask
         with torch.no_grad():
-            _, entropy, values, _ = teacher_forced(self.policy, batch.tokens, mask)
+            _, entropy, values, _ = teacher_forced(self.policy, batch.tokens, mask, temperature=batch.temperature)
             advantages, returns = self.advantages(batch, values)
             sampling_entropy = entropy_bonus(entropy, mask)
         # The shuffle is drawn from the step number, so a resumed fit replays exactly the uninterrupted one.
@@ -183,13 +195,14 @@ class PPO(PolicyGradient):
                 tokens, minibatch_mask = batch.tokens[rows], mask[rows]
                 explore = self.settings.uniform_kl_coef > 0
                 log_probs, entropy, minibatch_values, kl_uniform = teacher_forced(
-                    self.policy, tokens, minibatch_mask, explore
+                    self.policy, tokens, minibatch_mask, explore, batch.temperature
                 )
                 old_log_probs = batch.old_log_probs[rows]
                 policy_loss = ppo_clip_loss(log_probs, old_log_probs, advantages[rows], minibatch_mask, clip)
                 loss, terms = self.regularized(
-                    policy_loss, tokens, minibatch_mask, log_probs, entropy, minibatch_values, returns[rows], kl_uniform
-                )
+                    policy_loss, tokens, minibatch_mask, log_probs, entropy, minibatch_values, returns[rows],
+                    kl_uniform, batch.temperature,
+                )  # fmt: skip
                 optimizer_step(loss)
                 terms.pop("entropy")
                 terms["clip_fraction"] = clip_fraction(log_probs.detach(), old_log_probs, minibatch_mask, clip)

@@ -29,6 +29,7 @@ class Rollout:
     demo_tokens: torch.Tensor | None = None  # (D, T') verified solutions to imitate (expert iteration), or None
     demo_mask: torch.Tensor | None = None  # (D, T'-1) their completion transitions
     demo_weight: float = 0.0
+    temperature: float = 1.0  # the sampling temperature: old_log_probs are those of the policy's logits / T
 
     @property
     def episode_reward(self) -> torch.Tensor:

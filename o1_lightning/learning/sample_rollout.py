@@ -23,12 +23,14 @@ def make_rollout(
     group_size: int,
     generator: torch.Generator,
     compiled: bool = False,
+    temperature: float = 1.0,
 ) -> Rollout:
     """Sample `group_size` completions of each prompt (consecutive rows), verify them and reward them.
 
     Each distinct prompt is encoded once and its GRU state expanded to its rows; completions stay tensors. A task
     with a tensor verifier (`Task.verify_tokens`) is judged with no Python loop over episodes; others are judged
-    one decoded completion at a time.
+    one decoded completion at a time. `temperature` divides the logits; the rollout's log-probs are the tempered
+    policy's, and the rollout carries T so the loss takes its log-probs at T too.
     """
     device = policy_device(policy)
     distinct = list(dict.fromkeys(prompts))
@@ -36,8 +38,9 @@ def make_rollout(
     prompt_rows = torch.tensor([position[p] for p in prompts], device=device).repeat_interleave(group_size)  # (B,)
     prompt_tokens, prompt_lengths = tokenizer.encode_prompts(distinct, device)  # (P, S), (P,)
     samples = sample(
-        policy, prompt_tokens, prompt_lengths, task.max_length, generator, rows=prompt_rows, compiled=compiled
-    )
+        policy, prompt_tokens, prompt_lengths, task.max_length, generator, temperature, rows=prompt_rows,
+        compiled=compiled,
+    )  # fmt: skip
     row_prompt_lengths = prompt_lengths.to(device)[prompt_rows]  # (B,)
     tokens, action_mask, old_log_probs = join_sequences(prompt_tokens[prompt_rows], row_prompt_lengths, samples)
     episode_rewards, outcome_reward, success = judge(task, tokenizer, reward_fn, distinct, prompt_rows, samples)
@@ -59,6 +62,7 @@ def make_rollout(
         group_size=group_size,
         prompts=prompts_by_row,
         completions=completions,
+        temperature=temperature,
     )
 
 
