@@ -11,18 +11,20 @@ had sampled as many token-steps as the first variant's whole run: the comparison
 policy and every variant also one sample's accuracy and pass@8 (is a solution among 8 samples, the verifier
 picking: an oracle), which say whether RL sharpened the policy or widened what it can find, and what its greedy
 errors are (a wrong step, or valid steps that miss the target: a planning error). Mean [95% t interval]
-over seeds. `--measure-only` measures an earlier run's folder again without training (CPU minutes are then not
-printed).
+over seeds. `--measure-only` measures an earlier run's folder again without training; it prints the CPU minutes
+each seed's training run kept in its folder (cpu_minutes.json), so seeds trained by separate processes can be
+moved under one --workdir and summarised together.
 
 The issue's goals: RL - SFT >= +0.10 greedy, or >= 25% of the remaining errors removed; expert iteration against
 RL alone at the same number of policy token-steps.
-Run: `python benchmarks/countdown_rl.py --seeds 0 1 2 --variants shipped outcome_only [...]`; it writes under
+Run: `python benchmarks/countdown_rl.py --seeds 0 1 2 --variants shipped no_kl [...]`; it writes under
 --workdir/seedN (a fresh folder).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -35,6 +37,7 @@ from o1_lightning.learning.imitation import cached_imitation
 from o1_lightning.tasks import CountdownTask
 
 SFT_CHECKPOINT = Path("checkpoints/countdown_sft/last.ckpt")
+CPU_MINUTES = "cpu_minutes.json"  # per seed folder: what train_seed measured
 RL_STEPS_PER_UPDATE = 4  # countdown_rl.yaml: 2 PPO epochs x 2 minibatches per rollout batch
 
 # countdown_rl.yaml before the ablation in docs/COUNTDOWN_RL.md: GRPO-style standardisation, per position, within
@@ -96,6 +99,17 @@ def train_seed(seed: int, args: argparse.Namespace) -> dict[str, float]:
         steps = ["--trainer.max_steps", str(RL_STEPS_PER_UPDATE * updates_of(variant, args))]
         cpu[variant] = fit(config, *rl, *steps, *overrides, "--run_name", variant)["cpu_s"] / 60
     return cpu
+
+
+def write_cpu_minutes(cpu: dict[str, float]) -> dict[str, float]:
+    """Keep each fit's CPU minutes beside its checkpoints, for a later --measure-only over several folders."""
+    Path(CPU_MINUTES).write_text(json.dumps(cpu))
+    return cpu
+
+
+def read_cpu_minutes() -> dict[str, float]:
+    """The CPU minutes the training run kept here ({} when it kept none)."""
+    return json.loads(Path(CPU_MINUTES).read_text()) if Path(CPU_MINUTES).exists() else {}
 
 
 def updates_of(variant: str, args: argparse.Namespace) -> int:
@@ -239,7 +253,7 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=args.measure_only)
         os.chdir(folder)
         try:
-            cpu = {} if args.measure_only else train_seed(seed, args)
+            cpu = read_cpu_minutes() if args.measure_only else write_cpu_minutes(train_seed(seed, args))
             results.append({**measure_seed(args, prompts), "cpu": cpu})
         finally:
             os.chdir(here)
