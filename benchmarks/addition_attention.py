@@ -57,18 +57,27 @@ def main() -> None:
     task = AdditionTask(1, 8)
     prompts = task.sample_prompts(args.eval_prompts, torch.Generator().manual_seed(2024), "eval")
     steps = args.steps or [VARIANTS[v][1] for v in args.variants]
+    greedy = {}
     for variant, variant_steps in zip(args.variants, steps):
         per_seed = [run(variant, seed, variant_steps, task, prompts) for seed in args.seeds]
+        greedy[variant] = [figures["greedy"] for figures in per_seed]
         for figure in per_seed[0]:
-            values = [figures[figure] for figures in per_seed]
-            if len(args.seeds) >= 3:
-                summary = summarise(values, args.seeds)
-            else:  # a look, not a figure: no interval, every seed's value
-                summary = single_run(sum(values) / len(values), f"seeds {args.seeds}: a look")
-                summary |= {"values": values, "seeds": args.seeds}
             unit = "min" if figure.endswith("minutes") else "fraction"
+            values = [figures[figure] for figures in per_seed]
             context = {"sft_steps": variant_steps, "prompts": f"{len(prompts)} eval-split", "machine": "CPU, 1 thread"}
-            emit(f"addition_attention/{variant}/{figure}", summary, unit, **context)
+            emit(f"addition_attention/{variant}/{figure}", over_seeds(values, args.seeds, unit), unit, **context)
+    if len(greedy) == 2:  # paired by seed: the same data stream, the other policy
+        (first, a), (second, b) = greedy.items()
+        differences = [y - x for x, y in zip(a, b)]
+        emit(f"addition_attention/{second}_minus_{first}/greedy", over_seeds(differences, args.seeds), "fraction")
+
+
+def over_seeds(values: list[float], seeds: list[int], unit: str = "") -> dict:
+    """Mean and 95% t interval (a fraction's clipped to [0, 1]); under 3 seeds a look: every seed's value."""
+    if len(seeds) >= 3:
+        return summarise(values, seeds, (0.0, 1.0) if unit == "fraction" else None)
+    look = single_run(sum(values) / len(values), f"seeds {seeds}: a look")
+    return look | {"values": values, "seeds": seeds}
 
 
 if __name__ == "__main__":
