@@ -15,10 +15,12 @@ import os
 from pathlib import Path
 
 import torch
-from common import accuracy, emit, fit, load_policy, single_run, summarise
+from common import accuracy, emit, fit, load_policy
+from stats import summarise_or_look
 
 from o1_lightning.tasks import AdditionTask
 
+FRACTION = (0.0, 1.0)  # an accuracy's interval is clipped to it
 VARIANTS = {  # name: (CLI overrides, default SFT steps)
     "gru512": (["--model.hidden_size", "512"], 800),
     "attention256": (["--model.hidden_size", "256", "--model.attention", "true"], 2400),
@@ -65,19 +67,18 @@ def main() -> None:
             unit = "min" if figure.endswith("minutes") else "fraction"
             values = [figures[figure] for figures in per_seed]
             context = {"sft_steps": variant_steps, "prompts": f"{len(prompts)} eval-split", "machine": "CPU, 1 thread"}
-            emit(f"addition_attention/{variant}/{figure}", over_seeds(values, args.seeds, unit), unit, **context)
+            emit(
+                f"addition_attention/{variant}/{figure}",
+                summarise_or_look(values, args.seeds, FRACTION if unit == "fraction" else None),
+                unit,
+                **context,
+            )
     if len(greedy) == 2:  # paired by seed: the same data stream, the other policy
         (first, a), (second, b) = greedy.items()
         differences = [y - x for x, y in zip(a, b)]
-        emit(f"addition_attention/{second}_minus_{first}/greedy", over_seeds(differences, args.seeds), "fraction")
-
-
-def over_seeds(values: list[float], seeds: list[int], unit: str = "") -> dict:
-    """Mean and 95% t interval (a fraction's clipped to [0, 1]); under 3 seeds a look: every seed's value."""
-    if len(seeds) >= 3:
-        return summarise(values, seeds, (0.0, 1.0) if unit == "fraction" else None)
-    look = single_run(sum(values) / len(values), f"seeds {seeds}: a look")
-    return look | {"values": values, "seeds": seeds}
+        emit(
+            f"addition_attention/{second}_minus_{first}/greedy", summarise_or_look(differences, args.seeds), "fraction"
+        )
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ import os
 from pathlib import Path
 
 import torch
-from common import accuracy, emit, fit, load_policy, single_run, summarise
+from common import accuracy, emit, fit, load_policy
+from stats import summarise_or_look
 
 from o1_lightning.app.cli import O1CLI
 from o1_lightning.app.data import RolloutDataModule
@@ -100,11 +101,7 @@ def main() -> None:
         for figure in per_seed[0]:
             values = [figures[figure] for figures in per_seed]
             unit = "min" if figure.endswith("minutes") else "fraction"
-            if len(args.seeds) >= 3:
-                summary = summarise(values, args.seeds)
-            else:  # a look, not a figure: no interval, every seed's value
-                summary = single_run(sum(values) / len(values), f"seeds {args.seeds}: a look")
-                summary |= {"values": values, "seeds": args.seeds}
+            summary = summarise_or_look(values, args.seeds)
             variant = "attention_gru" if args.attention else "gru"
             emit(f"reasoning_gym/{name}/{variant}/{figure}", summary, unit, **context)
 

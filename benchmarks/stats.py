@@ -66,6 +66,14 @@ def single_run(value: float, why: str, seed: int = 0) -> dict:
     return {"mean": round(float(value), 6), "ci95": None, "seeds": [seed], "single_run": why}
 
 
+def summarise_or_look(values: Sequence[float], seeds: Sequence[int], bounds: tuple[float, float] | None = None) -> dict:
+    """`summarise` from MIN_SEEDS seeds; under that a look, not a figure: the mean, no interval, every seed's value."""
+    if len(seeds) >= MIN_SEEDS:
+        return summarise(values, seeds, bounds)
+    look = single_run(sum(values) / len(values), f"seeds {list(seeds)}: a look")
+    return look | {"values": list(values), "seeds": list(seeds)}
+
+
 def format_ci(summary: dict, digits: int = 3, count_seeds: bool = True) -> str:
     """'0.512 [0.480, 0.544] (3 seeds)' for tables (without ' (3 seeds)' if not `count_seeds`); one run: 'one run'."""
     mean = f"{summary['mean']:.{digits}f}"

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.stats import format_ci, gap_closed, intervals_apart, mean_ci95, single_run, summarise, t975
+from benchmarks.stats import (
+    format_ci,
+    gap_closed,
+    intervals_apart,
+    mean_ci95,
+    single_run,
+    summarise,
+    summarise_or_look,
+    t975,
+)
 
 
 def test_interval_of_three_seeds_by_hand():
@@ -77,3 +86,11 @@ def test_benchmarks_print_through_one_emit_and_import_the_installed_package():
     sources = {path.name: path.read_text() for path in sorted(benchmarks.glob("*.py"))}
     assert [name for name, text in sources.items() if "sys.path" in text] == []
     assert [name for name, text in sources.items() if "def emit(" in text] == ["common.py"]
+
+
+def test_three_seeds_are_summarised_and_two_are_a_look():
+    figure = summarise_or_look([0.456, 0.727, 0.711], [0, 1, 2], bounds=(0.0, 1.0))
+    assert figure["mean"] == pytest.approx(0.631333) and figure["ci95"][1] == 1.0  # clipped from 1.009
+    look = summarise_or_look([0.2, 0.4], [3, 5])
+    assert look["mean"] == pytest.approx(0.3) and look["ci95"] is None
+    assert look["values"] == [0.2, 0.4] and look["seeds"] == [3, 5] and "a look" in look["single_run"]
