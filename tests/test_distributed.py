@@ -13,6 +13,7 @@ import torch
 
 from o1_lightning.app import distributed
 from o1_lightning.app.cli import O1CLI
+from o1_lightning.app.command_line import run_with_one_line_errors
 from o1_lightning.app.data import RolloutDataModule
 from o1_lightning.app.module import PolicyModule
 from o1_lightning.tasks import AdditionTask
@@ -174,3 +175,16 @@ def test_checkpoint_of_the_single_generator_format_still_loads():
     datamodule = make_datamodule()
     datamodule.load_state_dict({"generator": state})
     assert torch.equal(datamodule.generator.get_state(), state)
+
+
+def test_a_finished_command_destroys_its_process_group(tmp_path):
+    """The command line destroys the gloo group before the interpreter exits; a group left to finalization can
+    abort a finished run ("terminate called without an active exception")."""
+
+    def make_cli():
+        store = torch.distributed.FileStore(str(tmp_path / "store"), 1)
+        torch.distributed.init_process_group("gloo", store=store, rank=0, world_size=1)
+        assert distributed.gather_objects("rank zero") == ["rank zero"]
+
+    run_with_one_line_errors(make_cli)
+    assert not torch.distributed.is_initialized()

@@ -21,6 +21,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import TensorBoardLogger
 from lightning.pytorch.strategies import DDPStrategy
 
+from o1_lightning.app.distributed import release_process_group
 from o1_lightning.app.last_checkpoint import LastCheckpoint
 from o1_lightning.app.run_folder import RunFolderLock, check_writable, refuse_other_run
 from o1_lightning.errors import O1Error
@@ -256,6 +257,7 @@ def run_with_one_line_errors(make_cli: Callable[[], LightningCLI | None]) -> Non
     finally:
         for lock in RunFolderLock.held:
             lock.release()
+        release_process_group()
     trainer = getattr(cli, "trainer", None)
     for callback in getattr(trainer, "callbacks", []) or []:
         if isinstance(callback, LastCheckpoint) and callback.interrupted_by:

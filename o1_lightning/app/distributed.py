@@ -46,6 +46,17 @@ def gather_generator_states(generator: torch.Generator) -> list[torch.Tensor]:
     return [state.cpu() for state in gather_objects(generator.get_state())]
 
 
+def release_process_group() -> None:
+    """Destroy the process group, if any, while the interpreter is still alive.
+
+    Lightning destroys it at exit only for NCCL. A gloo group left to interpreter finalization can abort the
+    process after a finished run ("terminate called without an active exception", exit -6): its worker threads
+    still hold work objects whose teardown needs the GIL.
+    """
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
 def check_generator_states(states: Any, checkpoint: str) -> None:
     """A checkpoint's saved generator states are CPU generator states (O1Error in one line if not)."""
     reference = torch.Generator().get_state()
