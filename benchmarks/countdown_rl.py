@@ -18,7 +18,8 @@ moved under one --workdir and summarised together.
 The issue's goals: RL - SFT >= +0.10 greedy, or >= 25% of the remaining errors removed; expert iteration against
 RL alone at the same number of policy token-steps.
 Run: `python benchmarks/countdown_rl.py --seeds 0 1 2 --variants shipped no_kl [...]`; it writes under
---workdir/seedN (a fresh folder).
+--workdir/seedN (a fresh folder). `--policy attention --sft-lr-schedule cosine --sft-steps 8000` trains the attention
+GRU (docs/ATTENTION_POLICY.md) with a decaying SFT learning rate instead: the stronger CPU policy.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from common import curve, emit, fit, load_policy, single_run, summarise
 from o1_lightning.api import Policy
 from o1_lightning.app.task_identity import task_identity
 from o1_lightning.learning.imitation import cached_imitation
+from o1_lightning.learning.lr_schedule import LR_SCHEDULES
 from o1_lightning.tasks import CountdownTask
 
 SFT_CHECKPOINT = Path("checkpoints/countdown_sft/last.ckpt")
@@ -44,6 +46,9 @@ RL_STEPS_PER_UPDATE = 4  # countdown_rl.yaml: 2 PPO epochs x 2 minibatches per r
 # each prompt's group of outcome+process returns.
 GRPO_PROCESS = ["--model.baseline", "group", "--model.normalize", "none", "--data.reward", "outcome+process"]
 GROUP_16 = ["--data.group_size", "16", "--data.batch_size", "512"]  # 32 prompts x 16 samples
+
+# The policy both SFT and RL fit (docs/ATTENTION_POLICY.md): the plain GRU of the configs, or the attention GRU.
+POLICIES = {"gru": [], "attention": ["--model.attention", "true"]}
 
 # Each variant is a config and what it changes ("shipped": configs/countdown_rl.yaml as it is).
 VARIANTS: dict[str, tuple[str, list[str]]] = {
@@ -86,12 +91,12 @@ def train_seed(seed: int, args: argparse.Namespace) -> dict[str, float]:
     """SFT, then RL from it once per variant, in the current folder: each fit's CPU minutes."""
     task = CountdownTask(4, 13, 100)
     seeded = ["--seed_everything", str(seed), "--trainer.enable_model_summary", "false"]
-    shape, cpu = [], {}
+    shape, cpu = list(POLICIES[args.policy]), {}
     if args.sft == "imitation":  # made by another benchmark's run, cached: its CPU time is not this run's
         shape = ["--model.hidden_size", str(imitation_checkpoint(task, seed, args))]
     else:
-        steps = ["--trainer.max_steps", str(args.sft_steps)]
-        cpu["sft"] = fit("countdown_sft.yaml", *seeded, "--data.seed", str(seed), *steps)["cpu_s"] / 60
+        steps = ["--trainer.max_steps", str(args.sft_steps), "--model.lr_schedule", args.sft_lr_schedule]
+        cpu["sft"] = fit("countdown_sft.yaml", *seeded, "--data.seed", str(seed), *steps, *shape)["cpu_s"] / 60
     rl = [*seeded, "--data.seed", str(seed + 100), "--trainer.val_check_interval", str(args.every)]
     rl += ["--model.init_from", str(SFT_CHECKPOINT), *shape]
     for variant in args.variants:
@@ -179,7 +184,8 @@ def over_seeds(values: list[float], seeds: list[int], bounds: tuple[float, float
 
 def report(results: list[dict], args: argparse.Namespace) -> None:
     seeds, name = args.seeds, "countdown_rl"
-    fields = {"prompts": f"{args.prompts} eval-split", "sft": args.sft, "machine": "CPU"}
+    fields = {"prompts": f"{args.prompts} eval-split", "sft": args.sft, "policy": args.policy, "machine": "CPU"}
+    fields["sft_steps"], fields["sft_lr_schedule"] = args.sft_steps, args.sft_lr_schedule
     emit(f"{name}/sft/greedy", over_seeds([r["sft"] for r in results], seeds, (0, 1)), "fraction", **fields)
     if all("sft" in r["cpu"] for r in results):
         emit(f"{name}/sft/cpu_minutes", over_seeds([r["cpu"]["sft"] for r in results], seeds), "min")
@@ -223,6 +229,8 @@ def main() -> None:
         default="config",
         help="config: train configs/countdown_sft.yaml per seed; imitation: the cached imitation policy",
     )
+    parser.add_argument("--policy", choices=sorted(POLICIES), default="gru", help="the policy SFT and RL train")
+    parser.add_argument("--sft-lr-schedule", choices=LR_SCHEDULES, default="constant", help="SFT's model.lr_schedule")
     parser.add_argument("--imitation-cache", type=Path, default=Path("checkpoints/policies").resolve())
     parser.add_argument("--sft-steps", type=int, default=4000)
     parser.add_argument("--rl-updates", type=int, default=100, help="rollout batches of each RL run")
@@ -242,6 +250,8 @@ def main() -> None:
     parser.add_argument("--measure-only", action="store_true", help="measure an earlier run's --workdir again")
     args = parser.parse_args()
     args.updates = dict(args.updates)
+    if args.sft == "imitation" and args.policy != "gru":
+        parser.error(f"--policy {args.policy} needs --sft config: the cached imitation policy is a plain GRU")
     torch.set_num_threads(1)
     if Path(args.workdir).exists() != args.measure_only:
         why = "does not exist: train first" if args.measure_only else "exists: give a fresh one (or --measure-only)"
