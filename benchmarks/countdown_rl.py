@@ -60,6 +60,8 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "kl_0.2": ("countdown_rl.yaml", ["--model.kl_coef", "0.2"]),
     "lr_1e-4": ("countdown_rl.yaml", ["--model.lr", "0.0001"]),
     "lr_1e-3": ("countdown_rl.yaml", ["--model.lr", "0.001"]),
+    "lr_3e-5": ("countdown_rl.yaml", ["--model.lr", "0.00003"]),
+    "no_penalty": ("countdown_rl.yaml", ["--data.mistake_penalty", "0"]),
     "group_16": ("countdown_rl.yaml", GROUP_16),
     "temperature_0.7": ("countdown_rl.yaml", ["--data.temperature", "0.7"]),
     "temperature_0.5": ("countdown_rl.yaml", ["--data.temperature", "0.5"]),
