@@ -18,8 +18,8 @@ moved under one --workdir and summarised together.
 The issue's goals: RL - SFT >= +0.10 greedy, or >= 25% of the remaining errors removed; expert iteration against
 RL alone at the same number of policy token-steps.
 Run: `python benchmarks/countdown_rl.py --seeds 0 1 2 --variants shipped no_kl [...]`; it writes under
---workdir/seedN (a fresh folder). `--policy attention --sft-lr-schedule cosine --sft-steps 8000` trains the attention
-GRU (docs/ATTENTION_POLICY.md) with a decaying SFT learning rate instead: the stronger CPU policy.
+--workdir/seedN (a fresh folder). `--sft-lr-schedule cosine --sft-steps 8000` gives a stronger SFT policy (decayed lr);
+`--policy attention` trains the attention GRU (docs/ATTENTION_POLICY.md) instead of the plain one.
 """
 
 from __future__ import annotations
