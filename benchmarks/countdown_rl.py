@@ -30,7 +30,8 @@ import os
 from pathlib import Path
 
 import torch
-from common import curve, emit, fit, load_policy, single_run, summarise
+from common import curve, emit, fit, load_policy
+from stats import summarise_or_look
 
 from o1_lightning.api import Policy
 from o1_lightning.app.task_identity import task_identity
@@ -177,28 +178,21 @@ def accuracy_within(curves: dict[str, dict[int, float]], token_steps: float) -> 
     return curves["val/accuracy"][max(within)] if within else float("nan")
 
 
-def over_seeds(values: list[float], seeds: list[int], bounds: tuple[float, float] | None = None) -> dict:
-    """The figure over seeds; a one-seed pilot run (an ablation screen) prints its value marked as such."""
-    if len(seeds) == 1:
-        return single_run(values[0], f"seed {seeds[0]} only: a pilot to choose variants, not a figure", seeds[0])
-    return summarise(values, seeds, bounds)
-
-
 def report(results: list[dict], args: argparse.Namespace) -> None:
     seeds, name = args.seeds, "countdown_rl"
     fields = {"prompts": f"{args.prompts} eval-split", "sft": args.sft, "policy": args.policy, "machine": "CPU"}
     fields["sft_steps"], fields["sft_lr_schedule"] = args.sft_steps, args.sft_lr_schedule
-    emit(f"{name}/sft/greedy", over_seeds([r["sft"] for r in results], seeds, (0, 1)), "fraction", **fields)
+    emit(f"{name}/sft/greedy", summarise_or_look([r["sft"] for r in results], seeds, (0, 1)), "fraction", **fields)
     if all("sft" in r["cpu"] for r in results):
-        emit(f"{name}/sft/cpu_minutes", over_seeds([r["cpu"]["sft"] for r in results], seeds), "min")
+        emit(f"{name}/sft/cpu_minutes", summarise_or_look([r["cpu"]["sft"] for r in results], seeds), "min")
     coverage_fields = {"prompts": "the first 500 of them", "samples": 8}
     for policy in ("sft", *args.variants):
         for figure, what in (("sample", "sample_accuracy"), ("pass", "pass_at_8_verifier_oracle")):
             values = [r[f"{policy}_coverage"][figure] for r in results]
-            emit(f"{name}/{policy}/{what}", over_seeds(values, seeds, (0, 1)), "fraction", **coverage_fields)
+            emit(f"{name}/{policy}/{what}", summarise_or_look(values, seeds, (0, 1)), "fraction", **coverage_fields)
         for kind in ("wrong_step", "wrong_end"):  # the greedy errors: a wrong step, or valid steps missing the target
             values = [r[f"{policy}_errors"][kind] for r in results]
-            emit(f"{name}/{policy}/greedy_{kind}", over_seeds(values, seeds, (0, 1)), "fraction", **fields)
+            emit(f"{name}/{policy}/greedy_{kind}", summarise_or_look(values, seeds, (0, 1)), "fraction", **fields)
     first = args.variants[0]  # the compute yardstick: what its whole run sampled
     budgets = [max(r["curves"][first]["train/sampled_token_steps"].values()) for r in results]
     for variant in args.variants:
@@ -207,19 +201,21 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
         removed = [(r[variant] - r["sft"]) / max(1 - r["sft"], 1e-9) for r in results]
         spent = [max(r["curves"][variant]["train/sampled_token_steps"].values()) for r in results]
         matched = [accuracy_within(r["curves"][variant], b) for r, b in zip(results, budgets)]
-        emit(f"{name}/{variant}/greedy", over_seeds([r[variant] for r in results], seeds, (0, 1)), "fraction", **fields)
-        emit(f"{name}/{variant}/gain_over_sft", over_seeds(gains, seeds), "fraction", goal=">= 0.10", **fields)
-        emit(f"{name}/{variant}/errors_removed", over_seeds(removed, seeds), "fraction", goal=">= 0.25", **fields)
+        greedy = summarise_or_look([r[variant] for r in results], seeds, (0, 1))
+        emit(f"{name}/{variant}/greedy", greedy, "fraction", **fields)
+        emit(f"{name}/{variant}/gain_over_sft", summarise_or_look(gains, seeds), "fraction", goal=">= 0.10", **fields)
+        removed_figure = summarise_or_look(removed, seeds)
+        emit(f"{name}/{variant}/errors_removed", removed_figure, "fraction", goal=">= 0.25", **fields)
         if all(variant in r["cpu"] for r in results):
-            emit(f"{name}/{variant}/cpu_minutes", over_seeds([r["cpu"][variant] for r in results], seeds), "min")
-        emit(f"{name}/{variant}/sampled_token_steps", over_seeds(spent, seeds), "policy token-steps")
+            emit(f"{name}/{variant}/cpu_minutes", summarise_or_look([r["cpu"][variant] for r in results], seeds), "min")
+        emit(f"{name}/{variant}/sampled_token_steps", summarise_or_look(spent, seeds), "policy token-steps")
         emit(
-            f"{name}/{variant}/val_accuracy_at_{first}_token_steps", over_seeds(matched, seeds, (0, 1)), "fraction",
-            prompts="512 eval-split (val/accuracy)", token_steps=budgets,
+            f"{name}/{variant}/val_accuracy_at_{first}_token_steps", summarise_or_look(matched, seeds, (0, 1)),
+            "fraction", prompts="512 eval-split (val/accuracy)", token_steps=budgets,
         )  # fmt: skip
         if variant != first:  # paired: the same SFT checkpoint per seed
             differences = [r[variant] - r[first] for r in results]
-            emit(f"{name}/{variant}_minus_{first}/greedy", over_seeds(differences, seeds), "fraction", **fields)
+            emit(f"{name}/{variant}_minus_{first}/greedy", summarise_or_look(differences, seeds), "fraction", **fields)
 
 
 def main() -> None:
