@@ -18,7 +18,8 @@ moved under one --workdir and summarised together.
 The issue's goals: RL - SFT >= +0.10 greedy, or >= 25% of the remaining errors removed; expert iteration against
 RL alone at the same number of policy token-steps.
 Run: `python benchmarks/countdown_rl.py --seeds 0 1 2 --variants shipped no_kl [...]`; it writes under
---workdir/seedN (a fresh folder). `--sft-lr-schedule cosine --sft-steps 8000` gives a stronger SFT policy (decayed lr);
+--workdir/seedN (a fresh folder); `--add-variants` trains more variants in an earlier run's folders, from the same SFT
+checkpoints. `--sft-lr-schedule cosine --sft-steps 8000` gives a stronger SFT policy (decayed lr);
 `--policy attention` trains the attention GRU (docs/ATTENTION_POLICY.md) instead of the plain one.
 """
 
@@ -46,6 +47,7 @@ RL_STEPS_PER_UPDATE = 4  # countdown_rl.yaml: 2 PPO epochs x 2 minibatches per r
 # countdown_rl.yaml before the ablation in docs/COUNTDOWN_RL.md: GRPO-style standardisation, per position, within
 # each prompt's group of outcome+process returns.
 GRPO_PROCESS = ["--model.baseline", "group", "--model.normalize", "none", "--data.reward", "outcome+process"]
+WARMUP = ["--model.lr_warmup_steps", "40"]  # 10 rollout batches of 4 optimizer steps
 GROUP_16 = ["--data.group_size", "16", "--data.batch_size", "512"]  # 32 prompts x 16 samples
 
 # The policy both SFT and RL fit (docs/ATTENTION_POLICY.md): the plain GRU of the configs, or the attention GRU.
@@ -63,6 +65,11 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "lr_1e-3": ("countdown_rl.yaml", ["--model.lr", "0.001"]),
     "lr_3e-5": ("countdown_rl.yaml", ["--model.lr", "0.00003"]),
     "no_penalty": ("countdown_rl.yaml", ["--data.mistake_penalty", "0"]),
+    # a converged (decayed) SFT policy: ramp Adam in over 10 rollout batches, then decay the rate to 0
+    "cosine": ("countdown_rl.yaml", ["--model.lr_schedule", "cosine"]),
+    "warmup_cosine": ("countdown_rl.yaml", [*WARMUP, "--model.lr_schedule", "cosine"]),
+    "lr_1e-4_warmup_cosine": ("countdown_rl.yaml", [*WARMUP, "--model.lr_schedule", "cosine", "--model.lr", "0.0001"]),
+    "lr_1e-3_warmup_cosine": ("countdown_rl.yaml", [*WARMUP, "--model.lr_schedule", "cosine", "--model.lr", "0.001"]),
     "group_16": ("countdown_rl.yaml", GROUP_16),
     "temperature_0.7": ("countdown_rl.yaml", ["--data.temperature", "0.7"]),
     "temperature_0.5": ("countdown_rl.yaml", ["--data.temperature", "0.5"]),
@@ -93,14 +100,24 @@ def imitation_checkpoint(task: CountdownTask, seed: int, args: argparse.Namespac
 def train_seed(seed: int, args: argparse.Namespace) -> dict[str, float]:
     """SFT, then RL from it once per variant, in the current folder: each fit's CPU minutes."""
     task = CountdownTask(4, 13, 100)
-    seeded = ["--seed_everything", str(seed), "--trainer.enable_model_summary", "false"]
     shape, cpu = list(POLICIES[args.policy]), {}
     if args.sft == "imitation":  # made by another benchmark's run, cached: its CPU time is not this run's
         shape = ["--model.hidden_size", str(imitation_checkpoint(task, seed, args))]
     else:
         steps = ["--trainer.max_steps", str(args.sft_steps), "--model.lr_schedule", args.sft_lr_schedule]
-        cpu["sft"] = fit("countdown_sft.yaml", *seeded, "--data.seed", str(seed), *steps, *shape)["cpu_s"] / 60
-    rl = [*seeded, "--data.seed", str(seed + 100), "--trainer.val_check_interval", str(args.every)]
+        cpu["sft"] = fit("countdown_sft.yaml", *seeded(seed), "--data.seed", str(seed), *steps, *shape)["cpu_s"] / 60
+    return cpu | train_variants(seed, shape, args)
+
+
+def seeded(seed: int) -> list[str]:
+    """The arguments every fit of a seed gets."""
+    return ["--seed_everything", str(seed), "--trainer.enable_model_summary", "false"]
+
+
+def train_variants(seed: int, shape: list[str], args: argparse.Namespace) -> dict[str, float]:
+    """RL from the current folder's SFT checkpoint once per variant: each fit's CPU minutes."""
+    cpu = {}
+    rl = [*seeded(seed), "--data.seed", str(seed + 100), "--trainer.val_check_interval", str(args.every)]
     rl += ["--model.init_from", str(SFT_CHECKPOINT), *shape]
     for variant in args.variants:
         config, overrides = VARIANTS[variant]
@@ -246,22 +263,32 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3 for a figure)")
     parser.add_argument("--workdir", default="runs/countdown_rl")
     parser.add_argument("--measure-only", action="store_true", help="measure an earlier run's --workdir again")
+    parser.add_argument(
+        "--add-variants",
+        action="store_true",
+        help="train only --variants, from each seed's SFT checkpoint in an earlier run's --workdir, then measure",
+    )
     args = parser.parse_args()
     args.updates = dict(args.updates)
     if args.sft == "imitation" and args.policy != "gru":
         parser.error(f"--policy {args.policy} needs --sft config: the cached imitation policy is a plain GRU")
+    if args.add_variants and (args.measure_only or args.sft == "imitation"):
+        parser.error("--add-variants trains from a --sft config run's checkpoints; it does not go with --measure-only")
     torch.set_num_threads(1)
-    if Path(args.workdir).exists() != args.measure_only:
-        why = "does not exist: train first" if args.measure_only else "exists: give a fresh one (or --measure-only)"
+    earlier = args.measure_only or args.add_variants
+    if Path(args.workdir).exists() != earlier:
+        why = "does not exist: train first" if earlier else "exists: give a fresh one (or --measure-only)"
         parser.error(f"--workdir {args.workdir} {why}")
     prompts = CountdownTask(4, 13, 100).sample_prompts(args.prompts, torch.Generator().manual_seed(2024), "eval")
     results, here = [], Path.cwd()
     for seed in args.seeds:
         folder = Path(args.workdir, f"seed{seed}")
-        folder.mkdir(parents=True, exist_ok=args.measure_only)
+        folder.mkdir(parents=True, exist_ok=earlier)
         os.chdir(folder)
         try:
-            cpu = read_cpu_minutes() if args.measure_only else write_cpu_minutes(train_seed(seed, args))
+            if args.add_variants:
+                write_cpu_minutes(read_cpu_minutes() | train_variants(seed, list(POLICIES[args.policy]), args))
+            cpu = read_cpu_minutes() if earlier else write_cpu_minutes(train_seed(seed, args))
             results.append({**measure_seed(args, prompts), "cpu": cpu})
         finally:
             os.chdir(here)

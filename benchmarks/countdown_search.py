@@ -11,7 +11,8 @@ Goal: the best search at 64x one answer's length reaches at least 3x the greedy 
 Prints one JSON line per figure (mean, ci95, seeds, and the token-steps spent) and a markdown table.
 Also prints wall and CPU seconds per phase and issue 10's learned-verifier verdict at 64x.
 Run: `python benchmarks/countdown_search.py [--quick] [--seeds 0 1 2]`; policies and reward models are cached under
-checkpoints/.
+checkpoints/. `--policy-checkpoint 'runs/x/seed{seed}/checkpoints/countdown_sft/last.ckpt'` searches with the
+policies a train.py run made (a stronger one: `benchmarks/countdown_rl.py --sft-lr-schedule cosine --sft-steps 8000`).
 
 Sizes: reward models on 8192 prompts x 4 rollouts for 16 epochs (`--rm_prompts`, `--rm_epochs`). Their
 validation accuracy is flat after the first epoch, but 4096 x 4 epochs (equal validation accuracy) roughly halved
@@ -24,10 +25,12 @@ sampled-step beam pick on fresh train prompts (`--retrain_sizes`): about 6 more 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
+from pathlib import Path
 
 import torch
-from common import emit, summarise
+from common import emit, load_policy, summarise
 from scaling_common import (
     PhaseTimer,
     Spec,
@@ -41,6 +44,7 @@ from scaling_common import (
 )
 
 from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
+from o1_lightning.app.task_identity import task_identity
 from o1_lightning.learning.imitation import cached_imitation
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.learned import exact_step_labels
@@ -96,11 +100,19 @@ def measure_seed(seed: int, prompts: list[str], multipliers: list[int], args: ar
     tokenizer = CharTokenizer(task.vocab)
     steps = 50 if args.quick else POLICY_STEPS
     with timer("policy"):
-        policy = cached_imitation(task, steps, f"{CACHE}/policies", seed=seed)
+        if args.policy_checkpoint:  # e.g. a train.py SFT run's last.ckpt: its CPU time is not this run's
+            loaded = load_policy(Path(args.policy_checkpoint.format(seed=seed)))
+            if (held := task_identity(loaded.task)) != task_identity(task):
+                sys.exit(f"error: {args.policy_checkpoint} holds a policy for {held}, not {task_identity(task)}")
+            policy = loaded.model
+            name = re.sub(r"\W+", "_", args.policy_checkpoint)
+        else:
+            policy, name = cached_imitation(task, steps, f"{CACHE}/policies", seed=seed), f"imitation{steps}"
     fit = {
         "cache_dir": f"{CACHE}/reward_models",
-        "cache_key": f"countdown4_imitation{steps}_policy{seed}",
+        "cache_key": f"countdown4_{name}_policy{seed}",
         "seed": seed,
+        "hidden_size": policy.gru.hidden_size,  # the reward models start from the policy's weights
     }
     fit |= (
         {"num_prompts": 64, "epochs": 1} if args.quick else {"num_prompts": args.rm_prompts, "epochs": args.rm_epochs}
@@ -143,6 +155,11 @@ def main() -> None:
         "--quick", action="store_true", help="a barely trained policy, few prompts, small budgets (a smoke run)"
     )
     parser.add_argument("--prompts", type=int, default=200)
+    parser.add_argument(
+        "--policy-checkpoint",
+        help="search with this train.py checkpoint's policy ({seed} is replaced by the seed; the task must be "
+        "Countdown with 4 numbers) instead of the cached imitation policy",
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3)")
     parser.add_argument("--rm_prompts", type=int, default=RM_PROMPTS, help="train prompts (x4 rollouts) per RM")
     parser.add_argument("--rm_epochs", type=int, default=RM_EPOCHS, help="reward-model training epochs")

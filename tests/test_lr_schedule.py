@@ -19,6 +19,16 @@ def test_factors_by_hand():
         lr_factor("step", 1, 4)
 
 
+def test_warmup_factors_by_hand():
+    """2 warmup steps ramp 1/2, 1; a linear decay then spans the 4 steps left; constant stays at 1 after it."""
+    linear = [lr_factor("linear", step, 6, warmup_steps=2) for step in range(7)]
+    assert linear == [0.5, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
+    assert [lr_factor("constant", step, 6, warmup_steps=4) for step in (0, 3, 4, 9)] == [0.25, 1.0, 1.0, 1.0]
+    assert lr_factor("cosine", 4, 6, warmup_steps=2) == pytest.approx(0.5)  # halfway through the decay
+    with pytest.raises(ValueError, match="needs more steps than the warmup's 6, got 6"):
+        lr_factor("cosine", 6, 6, warmup_steps=6)
+
+
 MONITOR = "--trainer.callbacks+=lightning.pytorch.callbacks.LearningRateMonitor"
 
 
@@ -32,6 +42,15 @@ def test_the_optimizer_steps_with_the_schedule(objective, extra, in_tmp):
     assert run_cli("fit", "--config", DEBUG, *args, MONITOR) == 0
     logged = scalars(in_tmp / "lightning_logs", "lr-Adam")  # logged before each step k
     assert logged == pytest.approx({k: 0.01 * (1 - k / 8) for k in range(8)}, abs=1e-7)
+
+
+def test_the_optimizer_steps_with_warmup_then_decay(in_tmp):
+    """PPO (manual optimisation) with 2 warmup steps and a linear decay over the other 4: lr * factor each step."""
+    ppo = ["--model.objective", "ppo", "--model.ppo_epochs", "1", "--model.num_minibatches", "1"]
+    schedule = ["--model.lr_schedule", "linear", "--model.lr_warmup_steps", "2", "--trainer.max_steps", "6"]
+    assert run_cli("fit", "--config", DEBUG, *ppo, *schedule, MONITOR) == 0
+    logged = scalars(in_tmp / "lightning_logs", "lr-Adam")
+    assert logged == pytest.approx({0: 0.005, 1: 0.01, 2: 0.01, 3: 0.0075, 4: 0.005, 5: 0.0025}, abs=1e-7)
 
 
 def test_a_resume_with_a_new_lr_rescales_the_schedule(in_tmp):
@@ -51,6 +70,11 @@ def test_a_resume_with_a_new_lr_rescales_the_schedule(in_tmp):
     [
         (["--model.lr_schedule", "step"], "unknown model.lr_schedule 'step'; allowed: constant, linear, cosine"),
         (["--model.lr_schedule", "cosine", "--trainer.max_steps", "-1"], "set trainer.max_steps >= 1, got -1"),
+        (["--model.lr_warmup_steps", "-3"], "model.lr_warmup_steps must be >= 0, got -3"),
+        (
+            ["--model.lr_schedule", "linear", "--model.lr_warmup_steps", "8", "--trainer.max_steps", "8"],
+            "after 8 warmup steps: set trainer.max_steps >= 9, got 8",
+        ),
     ],
 )
 def test_bad_schedule_is_one_error_line(args, message, in_tmp, capsys):

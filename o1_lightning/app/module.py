@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import lightning as L
 import torch
 from torchmetrics import MeanMetric
@@ -36,6 +38,8 @@ class PolicyModule(L.LightningModule):
         lr: Adam learning rate.
         lr_schedule: constant, or linear / cosine decay of lr to 0 over trainer.max_steps optimizer steps
             (needs trainer.max_steps).
+        lr_warmup_steps: optimizer steps of a linear warmup from lr / lr_warmup_steps to lr before the schedule
+            (a decay then spans the steps left); 0: none.
         objective: reinforce (policy gradient), ppo (clipped ratio, several passes per batch) or sft
             (cross-entropy on demonstrations; set data.source demonstrations).
         baseline: none (the seed), moving_average (per position), rloo (leave-one-out), group (GRPO) or gae
@@ -86,6 +90,7 @@ class PolicyModule(L.LightningModule):
         compile: bool = False,
         attention: bool = False,
         lr_schedule: str = "constant",
+        lr_warmup_steps: int = 0,
     ) -> None:
         super().__init__()
         objective_type = objective_class(objective)
@@ -112,6 +117,8 @@ class PolicyModule(L.LightningModule):
             raise O1Error(f"model.lr must be positive, got {lr}")
         if lr_schedule not in LR_SCHEDULES:
             raise O1Error(f"unknown model.lr_schedule {lr_schedule!r}; allowed: {', '.join(LR_SCHEDULES)}")
+        if lr_warmup_steps < 0:
+            raise O1Error(f"model.lr_warmup_steps must be >= 0, got {lr_warmup_steps}")
         self.save_hyperparameters()
         settings = BaselineSettings(gamma, max_length, moving_average_momentum, gae_lambda)
         self.baseline = make_baseline(baseline, settings)
@@ -281,13 +288,15 @@ class PolicyModule(L.LightningModule):
         return self.predict_search.solve(self.policy, self.tokenizer, self.task, prompts)
 
     def configure_optimizers(self) -> torch.optim.Optimizer | dict:
-        """Adam; with a decaying lr_schedule, a per-step LambdaLR over trainer.max_steps."""
+        """Adam; with a warmup or a decaying lr_schedule, a per-step LambdaLR over trainer.max_steps."""
         optimizer = torch.optim.Adam(self.policy.parameters(), lr=self.hparams.lr)
-        schedule = self.hparams.get("lr_schedule", "constant")  # checkpoints from before the option: constant
-        if schedule == "constant":
+        schedule = self.hparams.get("lr_schedule", "constant")  # checkpoints from before the options: constant
+        warmup = self.hparams.get("lr_warmup_steps", 0)
+        if schedule == "constant" and warmup == 0:
             return optimizer
         total = self.trainer.max_steps
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: lr_factor(schedule, step, total))
+        factor = partial(lr_factor, schedule, total_steps=total, warmup_steps=warmup)
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     # --- policy initialization, SFT and PPO -------------------------------------------------------------------
@@ -311,10 +320,11 @@ class PolicyModule(L.LightningModule):
         one O1Error line."""
         self.objective.check_batch_size(batch_size)
         schedule = self.hparams.get("lr_schedule", "constant")
-        if schedule != "constant" and max_steps is not None and max_steps < 1:
+        warmup = self.hparams.get("lr_warmup_steps", 0)
+        if schedule != "constant" and max_steps is not None and max_steps <= warmup:
             raise O1Error(
-                f"model.lr_schedule {schedule} decays lr over trainer.max_steps: set trainer.max_steps >= 1, "
-                f"got {max_steps}"
+                f"model.lr_schedule {schedule} decays lr over trainer.max_steps after {warmup} warmup steps: set "
+                f"trainer.max_steps >= {warmup + 1}, got {max_steps}"
             )
         per_batch = self.optimizer_steps_per_batch
         for every in checkpoint_intervals:
