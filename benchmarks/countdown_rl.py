@@ -286,8 +286,9 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=earlier)
         os.chdir(folder)
         try:
-            if args.add_variants:
-                write_cpu_minutes(read_cpu_minutes() | train_variants(seed, list(POLICIES[args.policy]), args))
+            if args.add_variants:  # read after training: another process may have added its variants meanwhile
+                trained = train_variants(seed, list(POLICIES[args.policy]), args)
+                write_cpu_minutes(read_cpu_minutes() | trained)
             cpu = read_cpu_minutes() if earlier else write_cpu_minutes(train_seed(seed, args))
             results.append({**measure_seed(args, prompts), "cpu": cpu})
         finally:
