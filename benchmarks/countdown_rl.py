@@ -47,7 +47,13 @@ RL_STEPS_PER_UPDATE = 4  # countdown_rl.yaml: 2 PPO epochs x 2 minibatches per r
 # countdown_rl.yaml before the ablation in docs/COUNTDOWN_RL.md: GRPO-style standardisation, per position, within
 # each prompt's group of outcome+process returns.
 GRPO_PROCESS = ["--model.baseline", "group", "--model.normalize", "none", "--data.reward", "outcome+process"]
-WARMUP = ["--model.lr_warmup_steps", "40"]  # 10 rollout batches of 4 optimizer steps
+
+
+def warmup_cosine(lr: str, *more: str) -> list[str]:
+    """A linear warmup over 40 optimizer steps (10 rollout batches), then a cosine decay of `lr` to 0."""
+    return ["--model.lr_warmup_steps", "40", "--model.lr_schedule", "cosine", "--model.lr", lr, *more]
+
+
 GROUP_16 = ["--data.group_size", "16", "--data.batch_size", "512"]  # 32 prompts x 16 samples
 
 # The policy both SFT and RL fit (docs/ATTENTION_POLICY.md): the plain GRU of the configs, or the attention GRU.
@@ -67,9 +73,16 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "no_penalty": ("countdown_rl.yaml", ["--data.mistake_penalty", "0"]),
     # a converged (decayed) SFT policy: ramp Adam in over 10 rollout batches, then decay the rate to 0
     "cosine": ("countdown_rl.yaml", ["--model.lr_schedule", "cosine"]),
-    "warmup_cosine": ("countdown_rl.yaml", [*WARMUP, "--model.lr_schedule", "cosine"]),
-    "lr_1e-4_warmup_cosine": ("countdown_rl.yaml", [*WARMUP, "--model.lr_schedule", "cosine", "--model.lr", "0.0001"]),
-    "lr_1e-3_warmup_cosine": ("countdown_rl.yaml", [*WARMUP, "--model.lr_schedule", "cosine", "--model.lr", "0.001"]),
+    "warmup_cosine": ("countdown_rl.yaml", warmup_cosine("0.0003")),
+    "lr_1e-4_warmup_cosine": ("countdown_rl.yaml", warmup_cosine("0.0001")),
+    "lr_1e-3_warmup_cosine": ("countdown_rl.yaml", warmup_cosine("0.001")),
+    "lr_3e-5_warmup_cosine": ("countdown_rl.yaml", warmup_cosine("0.00003")),
+    "lr_1e-4_warmup_cosine_temperature_0.5": (
+        "countdown_rl.yaml",
+        warmup_cosine("0.0001", "--data.temperature", "0.5"),
+    ),
+    # the control for them: more SFT on demonstrations, the same optimizer steps and schedule (no sampling)
+    "sft_continued": ("countdown_sft.yaml", warmup_cosine("0.0003", "--trainer.val_check_interval", "40")),
     "group_16": ("countdown_rl.yaml", GROUP_16),
     "temperature_0.7": ("countdown_rl.yaml", ["--data.temperature", "0.7"]),
     "temperature_0.5": ("countdown_rl.yaml", ["--data.temperature", "0.5"]),
@@ -211,12 +224,12 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
             values = [r[f"{policy}_errors"][kind] for r in results]
             emit(f"{name}/{policy}/greedy_{kind}", summarise_or_look(values, seeds, (0, 1)), "fraction", **fields)
     first = args.variants[0]  # the compute yardstick: what its whole run sampled
-    budgets = [max(r["curves"][first]["train/sampled_token_steps"].values()) for r in results]
+    budgets = [max(r["curves"][first]["train/sampled_token_steps"].values(), default=0) for r in results]
     for variant in args.variants:
         fields = {**fields, "rl_updates": updates_of(variant, args)}
         gains = [r[variant] - r["sft"] for r in results]
         removed = [(r[variant] - r["sft"]) / max(1 - r["sft"], 1e-9) for r in results]
-        spent = [max(r["curves"][variant]["train/sampled_token_steps"].values()) for r in results]
+        spent = [max(r["curves"][variant]["train/sampled_token_steps"].values(), default=0) for r in results]
         matched = [accuracy_within(r["curves"][variant], b) for r, b in zip(results, budgets)]
         greedy = summarise_or_look([r[variant] for r in results], seeds, (0, 1))
         emit(f"{name}/{variant}/greedy", greedy, "fraction", **fields)

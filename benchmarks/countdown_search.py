@@ -119,6 +119,8 @@ def measure_seed(seed: int, prompts: list[str], multipliers: list[int], args: ar
     )
     with timer("reward_models"):
         models = fit_reward_models(task, policy, **fit)
+    if args.reward_models_only:
+        return {}, {}, []
     figures = {f"countdown_{kind}_rm_val_accuracy": metrics["val/rm_accuracy"] for kind, (_, metrics) in models.items()}
     orm = scorers_of(task, {"outcome": models["outcome"]})["outcome"]
     prm = scorers_of(task, {"process": models["process"]}, "min")["process"]
@@ -163,6 +165,11 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds (at least 3)")
     parser.add_argument("--rm_prompts", type=int, default=RM_PROMPTS, help="train prompts (x4 rollouts) per RM")
     parser.add_argument("--rm_epochs", type=int, default=RM_EPOCHS, help="reward-model training epochs")
+    parser.add_argument(
+        "--reward-models-only",
+        action="store_true",
+        help="fit and cache each seed's reward models, then stop (one process per seed, then one run over all)",
+    )
     add_retrained_prm_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -170,6 +177,8 @@ def main() -> None:
     multipliers = [1, 4] if args.quick else [1, 4, 16, 64]
     prompts = task.sample_prompts(8 if args.quick else args.prompts, torch.Generator().manual_seed(100), "eval")
     measured = [measure_seed(seed, prompts, multipliers, args) for seed in args.seeds]
+    if args.reward_models_only:
+        return
     for name in measured[0][0]:
         values = [figures[name] for figures, _, _ in measured]
         if any(value != value for value in values):  # a ratio over a greedy accuracy of 0
