@@ -47,14 +47,13 @@ RL_STEPS_PER_UPDATE = 4  # countdown_rl.yaml: 2 PPO epochs x 2 minibatches per r
 # countdown_rl.yaml before the ablation in docs/COUNTDOWN_RL.md: GRPO-style standardisation, per position, within
 # each prompt's group of outcome+process returns.
 GRPO_PROCESS = ["--model.baseline", "group", "--model.normalize", "none", "--data.reward", "outcome+process"]
+GROUP_16 = ["--data.group_size", "16", "--data.batch_size", "512"]  # 32 prompts x 16 samples
 
 
 def warmup_cosine(lr: str, *more: str) -> list[str]:
     """A linear warmup over 40 optimizer steps (10 rollout batches), then a cosine decay of `lr` to 0."""
     return ["--model.lr_warmup_steps", "40", "--model.lr_schedule", "cosine", "--model.lr", lr, *more]
 
-
-GROUP_16 = ["--data.group_size", "16", "--data.batch_size", "512"]  # 32 prompts x 16 samples
 
 # The policy both SFT and RL fit (docs/ATTENTION_POLICY.md): the plain GRU of the configs, or the attention GRU.
 POLICIES = {"gru": [], "attention": ["--model.attention", "true"]}
@@ -238,11 +237,12 @@ def report(results: list[dict], args: argparse.Namespace) -> None:
         emit(f"{name}/{variant}/errors_removed", removed_figure, "fraction", goal=">= 0.25", **fields)
         if all(variant in r["cpu"] for r in results):
             emit(f"{name}/{variant}/cpu_minutes", summarise_or_look([r["cpu"][variant] for r in results], seeds), "min")
-        emit(f"{name}/{variant}/sampled_token_steps", summarise_or_look(spent, seeds), "policy token-steps")
-        emit(
-            f"{name}/{variant}/val_accuracy_at_{first}_token_steps", summarise_or_look(matched, seeds, (0, 1)),
-            "fraction", prompts="512 eval-split (val/accuracy)", token_steps=budgets,
-        )  # fmt: skip
+        if any(spent):  # a variant that samples (not sft_continued, which imitates demonstrations)
+            emit(f"{name}/{variant}/sampled_token_steps", summarise_or_look(spent, seeds), "policy token-steps")
+            emit(
+                f"{name}/{variant}/val_accuracy_at_{first}_token_steps", summarise_or_look(matched, seeds, (0, 1)),
+                "fraction", prompts="512 eval-split (val/accuracy)", token_steps=budgets,
+            )  # fmt: skip
         if variant != first:  # paired: the same SFT checkpoint per seed
             differences = [r[variant] - r[first] for r in results]
             emit(f"{name}/{variant}_minus_{first}/greedy", summarise_or_look(differences, seeds), "fraction", **fields)
