@@ -76,9 +76,14 @@ VARIANTS: dict[str, tuple[str, list[str]]] = {
     "lr_1e-4_warmup_cosine": ("countdown_rl.yaml", warmup_cosine("0.0001")),
     "lr_1e-3_warmup_cosine": ("countdown_rl.yaml", warmup_cosine("0.001")),
     "lr_3e-5_warmup_cosine": ("countdown_rl.yaml", warmup_cosine("0.00003")),
-    "lr_1e-4_warmup_cosine_temperature_0.5": (
+    **{
+        f"lr_{name}_warmup_cosine_temperature_{t}": ("countdown_rl.yaml", warmup_cosine(lr, "--data.temperature", t))
+        for name, lr in (("1e-4", "0.0001"), ("3e-4", "0.0003"))
+        for t in ("0.5", "0.3")
+    },
+    "batch_1024_warmup_cosine": (  # 64 prompts x 16 samples an update: four times the episodes, less noise
         "countdown_rl.yaml",
-        warmup_cosine("0.0001", "--data.temperature", "0.5"),
+        warmup_cosine("0.0003", "--data.group_size", "16", "--data.batch_size", "1024"),
     ),
     # the control for them: more SFT on demonstrations, the same optimizer steps and schedule (no sampling)
     "sft_continued": ("countdown_sft.yaml", warmup_cosine("0.0003", "--trainer.val_check_interval", "40")),
