@@ -55,8 +55,9 @@ def warmup_cosine(lr: str, *more: str) -> list[str]:
     return ["--model.lr_warmup_steps", "40", "--model.lr_schedule", "cosine", "--model.lr", lr, *more]
 
 
-# The policy both SFT and RL fit (docs/ATTENTION_POLICY.md): the plain GRU of the configs, or the attention GRU.
-POLICIES = {"gru": [], "attention": ["--model.attention", "true"]}
+# The policy both SFT and RL fit: the plain GRU of the configs, the attention GRU (docs/ATTENTION_POLICY.md), or the
+# plain GRU with twice the units (more capacity).
+POLICIES = {"gru": [], "attention": ["--model.attention", "true"], "gru_512": ["--model.hidden_size", "512"]}
 
 # Each variant is a config and what it changes ("shipped": configs/countdown_rl.yaml as it is).
 VARIANTS: dict[str, tuple[str, list[str]]] = {

@@ -120,6 +120,7 @@ def measure_seed(seed: int, prompts: list[str], multipliers: list[int], args: ar
     with timer("reward_models"):
         models = fit_reward_models(task, policy, **fit)
     if args.reward_models_only:
+        print(f"# seed {seed}: " + ", ".join(f"{k} {v:.0f}" for k, v in timer.seconds.items()), file=sys.stderr)
         return {}, {}, []
     figures = {f"countdown_{kind}_rm_val_accuracy": metrics["val/rm_accuracy"] for kind, (_, metrics) in models.items()}
     orm = scorers_of(task, {"outcome": models["outcome"]})["outcome"]
