@@ -39,9 +39,11 @@ from scaling_common import (
     learned_search_verdict,
     retrained_prm,
     run_spec,
+    slug,
     table,
     with_width,
 )
+from stats import gap_closed, summarise_or_look
 
 from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
 from o1_lightning.app.task_identity import task_identity
@@ -55,6 +57,13 @@ POLICY_STEPS = 4000
 RM_PROMPTS, RM_EPOCHS = 8192, 16  # x 4 rollouts each; 4096 x 4 epochs halved search accuracy (docstring)
 CACHE = "checkpoints"
 SAMPLED_STEPS = {"sample_steps": True}  # Snell et al.'s beam: width x 2 whole steps sampled per iteration
+# PUCT leaning 4x more on the policy's prior: chosen on 200 train-split prompts of the strong policy (seeds 0-2, MCTS
+# with ORM leaves at 64x: c_puct 1 0.62, 4 0.68, 8 0.64), never on the eval prompts (docs/REWARD_MODELS.md).
+MORE_PRIOR = {"c_puct": 4.0}
+TUNING_C_PUCT = (1.0, 2.0, 4.0, 8.0)  # --tune-c-puct
+# MCTS spends more of its 64x cap than best-of-64 does (about 2070 token-steps against 1330 on the strong policy):
+# the oracle with 100 samples spends about as much, so the gap can also be taken at the same actual spend.
+MATCHED_ORACLE, MATCHED_MULTIPLIER = "best-of-N, verifier, 100 samples", 100
 
 
 def exact_prm(task: CountdownTask) -> FunctionScorer:
@@ -84,9 +93,11 @@ def specs_for(task: CountdownTask, orm, prm, prm2=None) -> list[Spec]:
         Spec("beam, PRM min", "beam", prm),
         Spec("beam (sampled steps), PRM min", "beam", prm, SAMPLED_STEPS),
         Spec("MCTS, ORM leaves", "mcts", orm),
+        Spec("MCTS, ORM leaves, c_puct 4", "mcts", orm, MORE_PRIOR),
         Spec("MCTS, PRM min leaves", "mcts", prm),
         *(retrained if prm2 is not None else []),
         Spec("best-of-N, verifier", "best_of_n", OutcomeScorer(task)),
+        Spec(MATCHED_ORACLE, "best_of_n", OutcomeScorer(task), budgets=[MATCHED_MULTIPLIER]),
         Spec("beam, exact step labels", "beam", exact_prm(task)),
         Spec("beam (sampled steps), exact step labels", "beam", exact_prm(task), SAMPLED_STEPS),
         Spec("MCTS, verifier leaves", "mcts", OutcomeScorer(task)),
@@ -124,6 +135,8 @@ def measure_seed(seed: int, prompts: list[str], multipliers: list[int], args: ar
         return {}, {}, []
     figures = {f"countdown_{kind}_rm_val_accuracy": metrics["val/rm_accuracy"] for kind, (_, metrics) in models.items()}
     orm = scorers_of(task, {"outcome": models["outcome"]})["outcome"]
+    if args.tune_c_puct:
+        return tune_c_puct(policy, tokenizer, task, orm, seed), {}, []
     prm = scorers_of(task, {"process": models["process"]}, "min")["process"]
     prm2 = None
     if args.retrained_prm:
@@ -152,6 +165,33 @@ def measure_seed(seed: int, prompts: list[str], multipliers: list[int], args: ar
     return figures, runs, specs
 
 
+def matched_spend_gap(runs: list[dict], seeds: list[int], top: int) -> None:
+    """The share of the greedy-to-oracle gap MCTS with ORM leaves (c_puct 4) closes at `top`x, against the oracle
+    best-of-N at about the same actual token-steps (MATCHED_ORACLE) instead of best-of-`top`."""
+    label, greedy = "MCTS, ORM leaves, c_puct 4", [seed_runs[("greedy", 1)]["accuracy"] for seed_runs in runs]
+    mcts = [seed_runs[(label, top)] for seed_runs in runs]
+    oracle = [seed_runs[(MATCHED_ORACLE, MATCHED_MULTIPLIER)] for seed_runs in runs]
+    gaps = [gap_closed(m["accuracy"], g, o["accuracy"]) for m, g, o in zip(mcts, greedy, oracle)]
+    if all(gap == gap for gap in gaps):
+        spends = {"token_steps": [m["token_steps"] for m in mcts]}
+        spends["oracle_token_steps"] = [o["token_steps"] for o in oracle]
+        emit(f"countdown_{slug(label)}_{top}x_gap_closed_at_matched_spend", summarise(gaps, seeds), "fraction of gap",
+             reference=MATCHED_ORACLE, **spends)  # fmt: skip
+
+
+def tune_c_puct(policy, tokenizer: CharTokenizer, task: CountdownTask, orm, seed: int) -> dict[str, float]:
+    """MCTS with ORM leaves at 64x for each of TUNING_C_PUCT on 200 train-split prompts (not the eval prompts):
+    where the benchmark's c_puct row comes from."""
+    prompts = task.sample_prompts(200, torch.Generator().manual_seed(777), "train")
+    figures = {}
+    for c_puct in TUNING_C_PUCT:
+        spec = Spec(f"MCTS, ORM leaves, c_puct {c_puct}", "mcts", orm, {"c_puct": c_puct})
+        run = run_spec(spec, policy, tokenizer, task, prompts, 64 * task.max_length, seed)
+        figures[f"countdown_tuning_mcts_orm_c_puct_{c_puct}_64x_accuracy"] = run["accuracy"]
+        figures[f"countdown_tuning_mcts_orm_c_puct_{c_puct}_64x_token_steps"] = run["token_steps"]
+    return figures
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -171,6 +211,11 @@ def main() -> None:
         action="store_true",
         help="fit and cache each seed's reward models, then stop (one process per seed, then one run over all)",
     )
+    parser.add_argument(
+        "--tune-c-puct",
+        action="store_true",
+        help="only MCTS with ORM leaves at 64x for several c_puct on train-split prompts (where MORE_PRIOR comes from)",
+    )
     add_retrained_prm_arguments(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -179,6 +224,12 @@ def main() -> None:
     prompts = task.sample_prompts(8 if args.quick else args.prompts, torch.Generator().manual_seed(100), "eval")
     measured = [measure_seed(seed, prompts, multipliers, args) for seed in args.seeds]
     if args.reward_models_only:
+        return
+    if args.tune_c_puct:
+        for name in measured[0][0]:
+            values = [figures[name] for figures, _, _ in measured]
+            unit = "token-steps" if name.endswith("token_steps") else "fraction"
+            emit(name, summarise_or_look(values, args.seeds), unit, prompts="200 train-split (tuning)")
         return
     for name in measured[0][0]:
         values = [figures[name] for figures, _, _ in measured]
@@ -197,6 +248,7 @@ def main() -> None:
     learned_search_verdict(
         "countdown", specs, [seed_runs for _, seed_runs, _ in measured], args.seeds, max(multipliers)
     )
+    matched_spend_gap([seed_runs for _, seed_runs, _ in measured], args.seeds, max(multipliers))
     print(f"\n### Countdown, 4 numbers ({len(prompts)} eval prompts, 1x = {task.max_length} token-steps)\n")
     print(table(rows, specs, multipliers), flush=True)
 
