@@ -20,6 +20,9 @@ the learned searches' accuracy (docs/REWARD_MODELS.md): accuracy against base ra
 Three seeds take about 32 minutes on one shared CPU core (9 min of reward models, 1.5 of search per seed).
 `--retrained_prm` adds rows for a second-round PRM trained on the rollouts plus the answers PRM-guided best-of-N and
 sampled-step beam pick on fresh train prompts (`--retrain_sizes`): about 6 more minutes per seed.
+MCTS with ORM leaves also runs at c_puct 4 (chosen by `--tune-c-puct` on train-split prompts), and the oracle
+best-of-N with 100 samples, about MCTS's actual spend at 64x, gives the gap at matched spend; the two rows add about
+a quarter to the search time.
 """
 
 from __future__ import annotations
@@ -192,6 +195,13 @@ def tune_c_puct(policy, tokenizer: CharTokenizer, task: CountdownTask, orm, seed
     return figures
 
 
+def report_tuning(measured: list[dict[str, float]], seeds: list[int]) -> None:
+    """One JSON line per --tune-c-puct figure, over seeds."""
+    for name in measured[0]:
+        unit = "token-steps" if name.endswith("token_steps") else "fraction"
+        emit(name, summarise_or_look([m[name] for m in measured], seeds), unit, prompts="200 train-split (tuning)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -226,10 +236,7 @@ def main() -> None:
     if args.reward_models_only:
         return
     if args.tune_c_puct:
-        for name in measured[0][0]:
-            values = [figures[name] for figures, _, _ in measured]
-            unit = "token-steps" if name.endswith("token_steps") else "fraction"
-            emit(name, summarise_or_look(values, args.seeds), unit, prompts="200 train-split (tuning)")
+        report_tuning([figures for figures, _, _ in measured], args.seeds)
         return
     for name in measured[0][0]:
         values = [figures[name] for figures, _, _ in measured]
