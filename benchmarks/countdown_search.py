@@ -62,7 +62,7 @@ CACHE = "checkpoints"
 SAMPLED_STEPS = {"sample_steps": True}  # Snell et al.'s beam: width x 2 whole steps sampled per iteration
 # PUCT leaning 4x more on the policy's prior: chosen on 200 train-split prompts of the strong policy (seeds 0-2, MCTS
 # with ORM leaves at 64x: c_puct 1 0.62, 4 0.68, 8 0.64), never on the eval prompts (docs/REWARD_MODELS.md).
-MORE_PRIOR = {"c_puct": 4.0}
+MORE_PRIOR, MORE_PRIOR_LABEL = {"c_puct": 4.0}, "MCTS, ORM leaves, c_puct 4"
 TUNING_C_PUCT = (1.0, 2.0, 4.0, 8.0)  # --tune-c-puct
 # MCTS spends more of its 64x cap than best-of-64 does (about 2070 token-steps against 1330 on the strong policy):
 # the oracle with 100 samples spends about as much, so the gap can also be taken at the same actual spend.
@@ -96,7 +96,7 @@ def specs_for(task: CountdownTask, orm, prm, prm2=None) -> list[Spec]:
         Spec("beam, PRM min", "beam", prm),
         Spec("beam (sampled steps), PRM min", "beam", prm, SAMPLED_STEPS),
         Spec("MCTS, ORM leaves", "mcts", orm),
-        Spec("MCTS, ORM leaves, c_puct 4", "mcts", orm, MORE_PRIOR),
+        Spec(MORE_PRIOR_LABEL, "mcts", orm, MORE_PRIOR),
         Spec("MCTS, PRM min leaves", "mcts", prm),
         *(retrained if prm2 is not None else []),
         Spec("best-of-N, verifier", "best_of_n", OutcomeScorer(task)),
@@ -134,7 +134,7 @@ def measure_seed(seed: int, prompts: list[str], multipliers: list[int], args: ar
     with timer("reward_models"):
         models = fit_reward_models(task, policy, **fit)
     if args.reward_models_only:
-        print(f"# seed {seed}: " + ", ".join(f"{k} {v:.0f}" for k, v in timer.seconds.items()), file=sys.stderr)
+        print_phase_seconds(seed, timer)
         return {}, {}, []
     figures = {f"countdown_{kind}_rm_val_accuracy": metrics["val/rm_accuracy"] for kind, (_, metrics) in models.items()}
     orm = scorers_of(task, {"outcome": models["outcome"]})["outcome"]
@@ -164,22 +164,27 @@ def measure_seed(seed: int, prompts: list[str], multipliers: list[int], args: ar
         greedy = runs[("greedy", 1)]["accuracy"]
         figures[f"countdown_best_{kind}_search_over_greedy"] = best / greedy if greedy else float("nan")
     figures |= timer.seconds
-    print(f"# seed {seed}: " + ", ".join(f"{k} {v:.0f}" for k, v in timer.seconds.items()), file=sys.stderr, flush=True)
+    print_phase_seconds(seed, timer)
     return figures, runs, specs
+
+
+def print_phase_seconds(seed: int, timer: PhaseTimer) -> None:
+    """One stderr line of the seed's wall and CPU seconds per phase."""
+    print(f"# seed {seed}: " + ", ".join(f"{k} {v:.0f}" for k, v in timer.seconds.items()), file=sys.stderr, flush=True)
 
 
 def matched_spend_gap(runs: list[dict], seeds: list[int], top: int) -> None:
     """The share of the greedy-to-oracle gap MCTS with ORM leaves (c_puct 4) closes at `top`x, against the oracle
     best-of-N at about the same actual token-steps (MATCHED_ORACLE) instead of best-of-`top`."""
-    label, greedy = "MCTS, ORM leaves, c_puct 4", [seed_runs[("greedy", 1)]["accuracy"] for seed_runs in runs]
-    mcts = [seed_runs[(label, top)] for seed_runs in runs]
+    greedy = [seed_runs[("greedy", 1)]["accuracy"] for seed_runs in runs]
+    mcts = [seed_runs[(MORE_PRIOR_LABEL, top)] for seed_runs in runs]
     oracle = [seed_runs[(MATCHED_ORACLE, MATCHED_MULTIPLIER)] for seed_runs in runs]
     gaps = [gap_closed(m["accuracy"], g, o["accuracy"]) for m, g, o in zip(mcts, greedy, oracle)]
     if all(gap == gap for gap in gaps):
         spends = {"token_steps": [m["token_steps"] for m in mcts]}
         spends["oracle_token_steps"] = [o["token_steps"] for o in oracle]
-        emit(f"countdown_{slug(label)}_{top}x_gap_closed_at_matched_spend", summarise(gaps, seeds), "fraction of gap",
-             reference=MATCHED_ORACLE, **spends)  # fmt: skip
+        name = f"countdown_{slug(MORE_PRIOR_LABEL)}_{top}x_gap_closed_at_matched_spend"
+        emit(name, summarise(gaps, seeds), "fraction of gap", reference=MATCHED_ORACLE, **spends)
 
 
 def tune_c_puct(policy, tokenizer: CharTokenizer, task: CountdownTask, orm, seed: int) -> dict[str, float]:
