@@ -38,6 +38,7 @@ from scaling_common import (
     PhaseTimer,
     Spec,
     add_retrained_prm_arguments,
+    add_rm_attention_argument,
     emit_runs,
     learned_search_verdict,
     retrained_prm,
@@ -127,6 +128,7 @@ def measure_seed(seed: int, prompts: list[str], multipliers: list[int], args: ar
         "cache_key": f"countdown4_{name}_policy{seed}",
         "seed": seed,
         "hidden_size": policy.gru.hidden_size,  # the reward models start from the policy's weights
+        "attention_size": args.rm_attention,
     }
     fit |= (
         {"num_prompts": 64, "epochs": 1} if args.quick else {"num_prompts": args.rm_prompts, "epochs": args.rm_epochs}
@@ -232,6 +234,7 @@ def main() -> None:
         help="only MCTS with ORM leaves at 64x for several c_puct on train-split prompts (where MORE_PRIOR comes from)",
     )
     add_retrained_prm_arguments(parser)
+    add_rm_attention_argument(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
     task = CountdownTask(4)

@@ -198,3 +198,11 @@ def add_retrained_prm_arguments(parser: argparse.ArgumentParser, prompts: str = 
         "--retrain_sizes", type=int, nargs=2, default=[2048, 64], metavar=("PROMPTS", "MULTIPLIER"),
         help=f"{prompts} the searches pick on, and their budget multiplier",
     )  # fmt: skip
+
+
+def add_rm_attention_argument(parser: argparse.ArgumentParser) -> None:
+    """--rm_attention, the reward models' attention size both sweeps take (0: the plain GRU they always had)."""
+    parser.add_argument(
+        "--rm_attention", type=int, default=0, metavar="SIZE",
+        help="give the reward models a causal attention over their earlier states of this size (0: none)",
+    )  # fmt: skip

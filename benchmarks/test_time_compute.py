@@ -30,6 +30,7 @@ from scaling_common import (
     PhaseTimer,
     Spec,
     add_retrained_prm_arguments,
+    add_rm_attention_argument,
     emit_runs,
     learned_search_verdict,
     retrained_prm,
@@ -105,6 +106,7 @@ def setup(train_task: AdditionTask, seed: int, args: argparse.Namespace, timer: 
     with timer("policy"):
         policy = cached_imitation(train_task, steps, f"{CACHE}/policies", seed=seed)
     fit = {"cache_dir": f"{CACHE}/reward_models", "cache_key": f"addition_imitation{steps}_policy{seed}", "seed": seed}
+    fit["attention_size"] = args.rm_attention
     fit |= (
         {"num_prompts": 64, "epochs": 1} if args.quick else {"num_prompts": args.rm_prompts, "epochs": args.rm_epochs}
     )
@@ -182,6 +184,7 @@ def main() -> None:
     )
     parser.add_argument("--digits", type=int, nargs="+", default=[2, 3, 4], help="eval difficulties (digits)")
     add_retrained_prm_arguments(parser, "train prompts (1-5 digits)")
+    add_rm_attention_argument(parser)
     args = parser.parse_args()
     torch.set_num_threads(1)
     multipliers = [1, 4] if args.quick else [1, 4, 16, 64]

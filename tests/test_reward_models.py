@@ -14,6 +14,7 @@ from o1_lightning.app.reward_models.data import RewardDataModule
 from o1_lightning.app.reward_models.fit import fit_reward_models, scorers_of
 from o1_lightning.app.reward_models.module import RewardModelModule
 from o1_lightning.errors import O1Error
+from o1_lightning.policy.attention_gru import AttentionGRUPolicy
 from o1_lightning.policy.gru import GRUPolicy
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.functions import RewardFunction
@@ -269,6 +270,8 @@ def test_fit_from_the_command_line_gives_a_scorer(in_tmp):
         "mc_soft",
         "--data.mc_samples",
         "2",
+        "--model.attention_size",
+        "4",
         "--trainer.max_epochs",
         "1",
         "--trainer.enable_progress_bar",
@@ -278,6 +281,7 @@ def test_fit_from_the_command_line_gives_a_scorer(in_tmp):
     checkpoint = in_tmp / "checkpoints" / "reward_model" / "last.ckpt"
     assert checkpoint.is_file()
     scorer = RewardModelScorer.from_checkpoint(checkpoint, AdditionTask(1, 2), reduce="prod")
+    assert scorer.model.query.out_features == 4  # the checkpoint's attention comes back with it
     assert scorer.name == "prm_prod" and not scorer.oracle and 0.0 <= scorer("4+5=", "450=09;=9") <= 1.0
     with pytest.raises(O1Error, match="not a reward model for vocab"):
         RewardModelScorer.from_checkpoint(checkpoint, CountdownTask(4))
@@ -300,6 +304,48 @@ def test_a_reward_model_starts_from_the_policy_weights():
     torch.testing.assert_close(model.embedding.weight, policy.embedding.weight)
     with pytest.raises(O1Error, match="give the reward model the policy's embedding_dim, hidden_size"):
         RewardModel(tokenizer.size, 8, 32).init_from_policy(policy)
+
+
+def test_an_attention_reward_model_scores_a_prefix_without_reading_what_follows():
+    torch.manual_seed(0)
+    model = RewardModel(CharTokenizer(AdditionTask.vocab).size, 8, 16, attention_size=8).eval()
+    tokens = torch.randint(3, 10, (2, 12))
+    changed = tokens.clone()
+    changed[:, 7:] = torch.randint(3, 10, (2, 5))
+    before, after = model(tokens), model(changed)
+    assert before.shape == (2, 12)  # a logit at every position, as the plain model gives
+    torch.testing.assert_close(after[:, :7], before[:, :7])  # a PRM reads step ends: no later character may leak
+    assert not torch.allclose(after[:, 7:], before[:, 7:])
+    with pytest.raises(O1Error, match="attention_size must be >= 0 .0: no attention., got -1"):
+        RewardModel(CharTokenizer(AdditionTask.vocab).size, 8, 16, attention_size=-1)
+
+
+def test_an_attention_reward_model_starts_from_an_attention_policy_and_from_a_plain_one():
+    size = CharTokenizer(AdditionTask.vocab).size
+    torch.manual_seed(0)
+    attending = AttentionGRUPolicy(size, 8, 16, attention_size=8)
+    model = RewardModel(size, 8, 16, attention_size=8)
+    model.init_from_policy(attending)
+    torch.testing.assert_close(model.query.weight, attending.query.weight)
+    torch.testing.assert_close(model.key.weight, attending.key.weight)
+    plain, fresh = GRUPolicy(size, 8, 16), RewardModel(size, 8, 16, attention_size=8)
+    query = fresh.query.weight.clone()
+    fresh.init_from_policy(plain)  # the GRU is the policy's; the attention has nothing to start from
+    torch.testing.assert_close(fresh.gru.weight_ih_l0, plain.gru.weight_ih_l0)
+    torch.testing.assert_close(fresh.query.weight, query)
+
+
+def test_an_attention_reward_model_is_cached_under_its_own_name_and_reloads(in_tmp):
+    task = AdditionTask(1, 1)
+    torch.manual_seed(0)
+    policy = GRUPolicy(CharTokenizer(task.vocab).size, 32, 16).eval()  # the reward model's embedding size
+    options = {"num_prompts": 4, "samples_per_prompt": 2, "epochs": 1, "hidden_size": 16, "kinds": ("outcome",)}
+    first = fit_reward_models(task, policy, cache_dir=in_tmp / "rm", cache_key="tiny", attention_size=8, **options)
+    assert [p.name.endswith("_att8.pt") for p in (in_tmp / "rm").iterdir()] == [True]
+    again = fit_reward_models(task, policy, cache_dir=in_tmp / "rm", cache_key="tiny", attention_size=8, **options)
+    torch.testing.assert_close(again["outcome"][0].query.weight, first["outcome"][0].query.weight)
+    fit_reward_models(task, policy, cache_dir=in_tmp / "rm", cache_key="tiny", **options)  # a plain one beside it
+    assert len(list((in_tmp / "rm").iterdir())) == 2
 
 
 def test_bad_labels_are_refused_in_one_line(in_tmp, capsys):

@@ -29,6 +29,7 @@ def fit_reward_models(
     epochs: int = 16,
     batch_size: int = 128,
     hidden_size: int = 128,
+    attention_size: int = 0,
     lr: float = 3e-3,
     init_from_policy: bool = True,
     seed: int = 0,
@@ -47,6 +48,7 @@ def fit_reward_models(
         f"{labels}{mc_samples if labels != 'exact' else ''}_n{num_prompts}x{samples_per_prompt}_e{epochs}b{batch_size}"
     )
     settings += f"_h{hidden_size}_init{int(init_from_policy)}_seed{seed}_trainsplit"  # fit on train-split prompts
+    settings += f"_att{attention_size}" if attention_size else ""  # plain models keep their older cache names
     if extra_train is not None:
         settings += f"_plus{len(extra_train[1])}"
     paths = {}
@@ -56,7 +58,7 @@ def fit_reward_models(
         out = {}
         for kind, path in paths.items():
             saved = read_saved(path, "reward model cache")
-            model = RewardModel(tokenizer.size, hidden_size=hidden_size)
+            model = RewardModel(tokenizer.size, hidden_size=hidden_size, attention_size=attention_size)
             model.load_state_dict(saved["state_dict"])
             out[kind] = (model.eval(), saved["metrics"])
         return out
@@ -76,7 +78,12 @@ def fit_reward_models(
     for kind in kinds:
         L.seed_everything(seed, verbose=False)
         module = RewardModelModule(
-            task.vocab, kind=kind, hidden_size=hidden_size, lr=lr, init_from_policy=init_from_policy
+            task.vocab,
+            kind=kind,
+            hidden_size=hidden_size,
+            attention_size=attention_size,
+            lr=lr,
+            init_from_policy=init_from_policy,
         )
         trainer = L.Trainer(
             max_epochs=epochs,

@@ -16,6 +16,7 @@ class RewardModelModule(L.LightningModule):
         vocab: linked from the datamodule's task (not set by hand).
         kind: outcome or process.
         embedding_dim, hidden_size, num_layers: the reward model's GRU.
+        attention_size: > 0 adds a causal attention over the GRU's earlier outputs, the prompt's included (0: none).
         lr: Adam learning rate.
         init_from_policy: start the GRU from the datamodule's policy (sizes must match), as reward models start
             from the SFT model; otherwise from random weights.
@@ -31,13 +32,14 @@ class RewardModelModule(L.LightningModule):
         embedding_dim: int = 32,
         hidden_size: int = 128,
         num_layers: int = 1,
+        attention_size: int = 0,
         lr: float = 3e-3,
         init_from_policy: bool = True,
     ) -> None:
         super().__init__()
         check_kind(kind)
         self.save_hyperparameters()
-        self.model = RewardModel(CharTokenizer(vocab).size, embedding_dim, hidden_size, num_layers)
+        self.model = RewardModel(CharTokenizer(vocab).size, embedding_dim, hidden_size, num_layers, attention_size)
 
     def setup(self, stage: str) -> None:
         """Copy the policy's weights before fitting (a resumed fit then loads its checkpoint over them)."""

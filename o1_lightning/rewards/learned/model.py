@@ -15,6 +15,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from o1_lightning.errors import O1Error
+from o1_lightning.policy.attention_gru import causal_attention
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.tasks.base import Task
 
@@ -28,25 +29,52 @@ def check_kind(kind: str) -> str:
 
 
 class RewardModel(nn.Module):
-    """A character GRU with a sigmoid head at every position: (B, T) tokens -> (B, T) logits."""
+    """A character GRU with a sigmoid head at every position: (B, T) tokens -> (B, T) logits.
 
-    def __init__(self, vocab_size: int, embedding_dim: int = 32, hidden_size: int = 128, num_layers: int = 1) -> None:
+    With `attention_size` > 0 the head also reads a causal attention over the GRU's earlier outputs, the prompt's
+    included (as `AttentionGRUPolicy` does): checking a column of a sum can then look the operands' digits up
+    instead of carrying them all in one state, which is what makes checking easier than writing.
+    """
+
+    def __init__(
+        self,
+        vocab_size: int,
+        embedding_dim: int = 32,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        attention_size: int = 0,
+    ) -> None:
         super().__init__()
+        if attention_size < 0:
+            raise O1Error(f"reward model attention_size must be >= 0 (0: no attention), got {attention_size}")
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.gru = nn.GRU(embedding_dim, hidden_size, num_layers, batch_first=True)
-        self.head = nn.Linear(hidden_size, 1)
+        self.query = nn.Linear(hidden_size, attention_size, bias=False) if attention_size else None
+        self.key = nn.Linear(hidden_size, attention_size, bias=False) if attention_size else None
+        self.head = nn.Linear(2 * hidden_size if attention_size else hidden_size, 1)
 
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         features, _ = self.gru(self.embedding(tokens))  # (B, T, H)
+        if self.query is not None:  # position i attends over positions <= i: a prefix's score ignores what follows
+            length = tokens.shape[1]
+            causal = torch.ones(length, length, dtype=torch.bool, device=tokens.device).tril()
+            mask = causal.expand(tokens.shape[0], -1, -1)
+            context = causal_attention(self.query(features), self.key(features), features, mask)
+            features = torch.cat([features, context], dim=-1)  # (B, T, 2H)
         return self.head(features).squeeze(-1)  # (B, T)
 
     def init_from_policy(self, policy: nn.Module) -> None:
-        """Start from the policy's embedding and GRU (as reward models start from the SFT model); the head stays new.
+        """Start from the policy's embedding and GRU (as reward models start from the SFT model), and its attention
+        when both have one of the same size; the head stays new.
 
         The policy's hidden state already holds the prompt's digits and its own next-character belief, which a
         verifier needs and would otherwise have to learn from far fewer examples than the policy saw.
         """
-        for name in ("embedding", "gru"):
+        names = ["embedding", "gru"]
+        if self.query is not None and isinstance(getattr(policy, "query", None), nn.Linear):
+            if policy.query.weight.shape == self.query.weight.shape:
+                names += ["query", "key"]
+        for name in names:
             mine, theirs = getattr(self, name), getattr(policy, name)
             shapes = {k: v.shape for k, v in mine.state_dict().items()}
             if shapes != {k: v.shape for k, v in theirs.state_dict().items()}:

@@ -54,7 +54,8 @@ class RewardModelScorer(Scorer):
                 f"(it has vocab {hparams.get('vocab')!r}, kind {hparams.get('kind')!r})"
             )
         tokenizer = CharTokenizer(task.vocab)
-        model = RewardModel(tokenizer.size, hparams["embedding_dim"], hparams["hidden_size"], hparams["num_layers"])
+        sizes = [hparams[k] for k in ("embedding_dim", "hidden_size", "num_layers")]
+        model = RewardModel(tokenizer.size, *sizes, hparams.get("attention_size", 0))  # older ones have none
         model.load_state_dict({k.removeprefix("model."): v for k, v in saved["state_dict"].items()})
         return cls(model, tokenizer, task, hparams["kind"], reduce, name)
 
