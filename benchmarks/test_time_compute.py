@@ -100,6 +100,26 @@ def copy_check(prm, digits: int, column: int, operand: int, prompts: int = 200) 
     return wins / prompts
 
 
+def miscopied_demonstrations(task: AdditionTask, count: int, seed: int) -> tuple[list[str], list[str]]:
+    """`count` train-split prompts, each twice: with its demonstration, and with the demonstration of the same sum
+    with one operand digit changed (the arithmetic after it consistent, as the policy's copy errors are). The
+    verifier's rollouts almost never hold such an error; these put it in, labelled by the step checker as usual."""
+    generator = torch.Generator().manual_seed(seed * 1000 + 5)  # the rollouts' prompts use offsets 1 and 2
+    prompts, completions = [], []
+    for prompt in task.sample_prompts(count, generator, "train"):
+        operands = [str(n) for n in task.parse(prompt)]
+        side = int(torch.randint(2, (1,), generator=generator))
+        digits = list(operands[side])
+        column = int(torch.randint(len(digits), (1,), generator=generator))
+        lowest = 1 if column == 0 and len(digits) > 1 else 0  # no leading zero: the number keeps its length
+        choices = [d for d in "0123456789"[lowest:] if d != digits[column]]
+        digits[column] = choices[int(torch.randint(len(choices), (1,), generator=generator))]
+        operands[side] = "".join(digits)
+        prompts += [prompt, prompt]
+        completions += [task.demonstrate(prompt), task.demonstrate(f"{operands[0]}+{operands[1]}=")]
+    return prompts, completions
+
+
 def setup(train_task: AdditionTask, seed: int, args: argparse.Namespace, timer: PhaseTimer) -> tuple:
     """The seed's imitated policy, its reward models (exact and MC labels) and their validation accuracies."""
     steps = 50 if args.quick else POLICY_STEPS
@@ -107,6 +127,9 @@ def setup(train_task: AdditionTask, seed: int, args: argparse.Namespace, timer: 
         policy = cached_imitation(train_task, steps, f"{CACHE}/policies", seed=seed)
     fit = {"cache_dir": f"{CACHE}/reward_models", "cache_key": f"addition_imitation{steps}_policy{seed}", "seed": seed}
     fit["attention_size"] = args.rm_attention
+    if args.rm_miscopied:
+        fit["extra_train"] = miscopied_demonstrations(train_task, args.rm_miscopied, seed)
+        fit["cache_key"] += f"_miscopied{args.rm_miscopied}"
     fit |= (
         {"num_prompts": 64, "epochs": 1} if args.quick else {"num_prompts": args.rm_prompts, "epochs": args.rm_epochs}
     )
@@ -185,6 +208,10 @@ def main() -> None:
     parser.add_argument("--digits", type=int, nargs="+", default=[2, 3, 4], help="eval difficulties (digits)")
     add_retrained_prm_arguments(parser, "train prompts (1-5 digits)")
     add_rm_attention_argument(parser)
+    parser.add_argument(
+        "--rm_miscopied", type=int, default=0, metavar="N",
+        help="add N train prompts' demonstrations and N with one operand digit miscopied to the reward models' data",
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     multipliers = [1, 4] if args.quick else [1, 4, 16, 64]
