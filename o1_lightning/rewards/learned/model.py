@@ -33,7 +33,8 @@ class RewardModel(nn.Module):
 
     With `attention_size` > 0 the head also reads a causal attention over the GRU's earlier outputs, the prompt's
     included (as `AttentionGRUPolicy` does): checking a column of a sum can then look the operands' digits up
-    instead of carrying them all in one state, which is what makes checking easier than writing.
+    instead of carrying them all in one state. Measured alone it did not help; with the errors in its training data
+    it did (docs/REWARD_MODELS.md, "Reward models that attend").
     """
 
     def __init__(
