@@ -33,6 +33,21 @@ def causal_attention(
     return weights @ values  # (B, Q, H)
 
 
+def causal_mask(tokens: torch.Tensor) -> torch.Tensor:
+    """(B, T, T) bool mask for (B, T) tokens: position i sees positions <= i."""
+    length = tokens.shape[1]
+    causal = torch.ones(length, length, dtype=torch.bool, device=tokens.device).tril()  # (T, T)
+    return causal.expand(tokens.shape[0], -1, -1)
+
+
+def attention_features(
+    outputs: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor, query: nn.Linear, key: nn.Linear
+) -> torch.Tensor:
+    """(B, Q, H) outputs attending over (B, M, H) memory under (B, Q, M) mask -> (B, Q, 2H) [outputs; context]."""
+    context = causal_attention(query(outputs), key(memory), memory, mask)
+    return torch.cat([outputs, context], dim=-1)
+
+
 class AttentionGRUPolicy(nn.Module):
     """GRUPolicy's interface (forward, encode, step, state_value); the head reads [GRU output; attention context].
 
@@ -67,8 +82,7 @@ class AttentionGRUPolicy(nn.Module):
 
     def _features(self, outputs: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         """(B, Q, H) outputs attending over (B, M, H) memory under (B, Q, M) mask -> (B, Q, 2H) head features."""
-        context = causal_attention(self.query(outputs), self.key(memory), memory, mask)
-        return torch.cat([outputs, context], dim=-1)
+        return attention_features(outputs, memory, mask, self.query, self.key)
 
     def forward(
         self, tokens: torch.Tensor, hidden: torch.Tensor | None = None
@@ -77,9 +91,7 @@ class AttentionGRUPolicy(nn.Module):
         if hidden is not None:
             raise ValueError("AttentionGRUPolicy.forward starts from the beginning of the sequence (hidden=None)")
         outputs, _ = self.gru(self.embedding(tokens))  # (B, T, H)
-        length = tokens.shape[1]
-        causal = torch.ones(length, length, dtype=torch.bool, device=tokens.device).tril()  # (T, T)
-        features = self._features(outputs, outputs, causal.expand(tokens.shape[0], -1, -1))  # (B, T, 2H)
+        features = self._features(outputs, outputs, causal_mask(tokens))  # (B, T, 2H)
         values = self.value(features).squeeze(-1) if self.value is not None else None
         return self._logits(features), values
 

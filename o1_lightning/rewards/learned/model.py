@@ -15,7 +15,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from o1_lightning.errors import O1Error
-from o1_lightning.policy.attention_gru import causal_attention
+from o1_lightning.policy.attention_gru import attention_features, causal_mask
 from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.tasks.base import Task
 
@@ -57,11 +57,7 @@ class RewardModel(nn.Module):
     def forward(self, tokens: torch.Tensor) -> torch.Tensor:
         features, _ = self.gru(self.embedding(tokens))  # (B, T, H)
         if self.query is not None:  # position i attends over positions <= i: a prefix's score ignores what follows
-            length = tokens.shape[1]
-            causal = torch.ones(length, length, dtype=torch.bool, device=tokens.device).tril()
-            mask = causal.expand(tokens.shape[0], -1, -1)
-            context = causal_attention(self.query(features), self.key(features), features, mask)
-            features = torch.cat([features, context], dim=-1)  # (B, T, 2H)
+            features = attention_features(features, features, causal_mask(tokens), self.query, self.key)  # (B, T, 2H)
         return self.head(features).squeeze(-1)  # (B, T)
 
     def init_from_policy(self, policy: nn.Module) -> None:
