@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -56,6 +57,7 @@ from o1_lightning.policy.tokenizer import CharTokenizer
 from o1_lightning.rewards.learned import exact_step_labels
 from o1_lightning.search import FunctionScorer, OutcomeScorer
 from o1_lightning.tasks import CountdownTask
+from o1_lightning.tasks.countdown import Step, apply, parse_step, reachable, solve
 
 POLICY_STEPS = 4000
 RM_PROMPTS, RM_EPOCHS = 8192, 16  # x 4 rollouts each; 4096 x 4 epochs halved search accuracy (docstring)
@@ -78,6 +80,49 @@ def exact_prm(task: CountdownTask) -> FunctionScorer:
         return float(all(labels)) if labels else 0.0
 
     return FunctionScorer(score, name="exact_step_labels", oracle=True)
+
+
+def corrupted_demonstrations(task: CountdownTask, count: int, seed: int) -> tuple[list[str], list[str]]:
+    """`count` train-split prompts, each five times: with its demonstration, and four near misses of it: the
+    demonstration of another target the numbers reach (valid steps that end elsewhere); one step's result off by
+    1-3; one operand of a step swapped for a number never in the pool; one operand swapped for a number the pool no
+    longer holds (used up by an earlier step or by the step itself), results recomputed. The steps after a broken
+    one are left as demonstrated, so most near misses still end at the target: the errors the policies' picked
+    answers make, which their rollouts hold too rarely. Labels come from the step checker, as for every rollout."""
+    generator = torch.Generator().manual_seed(seed * 1000 + 5)  # the rollouts' prompts use offsets 1 and 2
+
+    def draw(options: Sequence):
+        return options[int(torch.randint(len(options), (1,), generator=generator))]
+
+    prompts, completions = [], []
+    for prompt in task.sample_prompts(count, generator, "train"):
+        numbers, target = task.parse(prompt)
+        right = task.demonstrate(prompt)
+        steps = [parse_step(piece) for piece in task.steps(right)]
+        others = [v for v in sorted(reachable(tuple(sorted(numbers)), len(numbers) - 1)) if 0 < v <= task.max_target]
+        others = [v for v in others if v != target]
+        k = draw(range(len(steps)))
+        a, op, b, c = steps[k]
+        shifted = (a, op, b, draw([v for v in range(c - 3, c + 4) if v >= 0 and v != c]))
+        held = set(numbers) | {step[3] for step in steps[:k]}
+        never = swapped_operands(a, op, b, [x for x in range(1, 2 * task.max_number) if x not in held]) or [shifted]
+        used_up = [x for step in steps[:k] for x in step[:3:2]] + [x for x in (a, b) if numbers.count(x) < 2]
+        reused = swapped_operands(a, op, b, used_up) or never  # nothing to reuse (13/13): another never-held one
+        prompts += [prompt] * 5
+        completions += [right, solve(numbers, draw(others))]
+        completions += [written([*steps[:k], step, *steps[k + 1 :]]) for step in (shifted, draw(never), draw(reused))]
+    return prompts, completions
+
+
+def swapped_operands(a: int, op: str, b: int, candidates: list[int]) -> list[Step]:
+    """The steps `a op b` becomes with one operand replaced by a candidate (other than itself), result recomputed."""
+    swaps = [(x, op, b) for x in candidates if x != a] + [(a, op, y) for y in candidates if y != b]
+    return [(x, op, y, apply(x, op, y)) for x, op, y in swaps if apply(x, op, y) is not None]
+
+
+def written(steps: list[Step]) -> str:
+    """The completion text of (a, op, b, c) steps."""
+    return "".join(f"{a}{op}{b}={c};" for a, op, b, c in steps)
 
 
 def specs_for(task: CountdownTask, orm, prm, prm2=None) -> list[Spec]:
@@ -130,6 +175,9 @@ def measure_seed(seed: int, prompts: list[str], multipliers: list[int], args: ar
         "hidden_size": policy.gru.hidden_size,  # the reward models start from the policy's weights
         "attention_size": args.rm_attention,
     }
+    if args.rm_corrupted:
+        fit["extra_train"] = corrupted_demonstrations(task, args.rm_corrupted, seed)
+        fit["cache_key"] += f"_corrupted{args.rm_corrupted}"
     fit |= (
         {"num_prompts": 64, "epochs": 1} if args.quick else {"num_prompts": args.rm_prompts, "epochs": args.rm_epochs}
     )
@@ -235,6 +283,10 @@ def main() -> None:
     )
     add_retrained_prm_arguments(parser)
     add_rm_attention_argument(parser)
+    parser.add_argument(
+        "--rm_corrupted", type=int, default=0, metavar="N",
+        help="add N train prompts' demonstrations, each with four near misses of it, to the reward models' data",
+    )  # fmt: skip
     args = parser.parse_args()
     torch.set_num_threads(1)
     task = CountdownTask(4)
