@@ -138,6 +138,7 @@ def specs_for(task: CountdownTask, orm, prm, prm2=None) -> list[Spec]:
         Spec("greedy", "greedy", budgets=[1]),
         Spec("majority vote (self-consistency)", "majority"),
         Spec("best-of-N, ORM", "best_of_n", orm),
+        Spec("weighted majority, ORM", "majority", orm, {"weighted": True}),
         Spec("best-of-N, PRM min", "best_of_n", prm),
         Spec("beam, PRM min", "beam", prm),
         Spec("beam (sampled steps), PRM min", "beam", prm, SAMPLED_STEPS),
