@@ -22,7 +22,8 @@ Three seeds take about 32 minutes on one shared CPU core (9 min of reward models
 sampled-step beam pick on fresh train prompts (`--retrain_sizes`): about 6 more minutes per seed.
 MCTS with ORM leaves also runs at c_puct 4 (chosen by `--tune-c-puct` on train-split prompts), and the oracle
 best-of-N with 100 samples, about MCTS's actual spend at 64x, gives the gap at matched spend; the two rows add about
-a quarter to the search time.
+a quarter to the search time. `--rm_corrupted N` adds N train prompts' demonstrations and four near misses of each
+to the reward models' data (`corrupted_demonstrations`); `--rm_attention SIZE` gives them attention.
 """
 
 from __future__ import annotations
